@@ -1,0 +1,99 @@
+/**
+ * A MongoDB section of database.ini, validated.
+ *
+ * Keys: uri (wins over host and port), host, port (27017), username,
+ * password, auth_source (admin), tls, tls_ca_file, default_database,
+ * default_collection.
+ *
+ * @example
+ * const mongo = mongoSection(loadConfigSource("database.ini"), "mongodb");
+ * mongo.uri; // "mongodb://127.0.0.1:27017/"
+ */
+import { existsSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { booleanField, optionalText, portField } from "./fields.ts";
+import { sectionValues, type ConfigSource } from "./source.ts";
+import { sectionError } from "./validate.ts";
+
+export interface MongoSection {
+  name: string;
+  /** Connection string without credentials; safe to print. */
+  uri: string;
+  auth?: { username: string; password: string; authSource: string };
+  tls: boolean;
+  tlsCaFile?: string;
+  defaultDatabase?: string;
+  defaultCollection?: string;
+}
+
+const KEYS = [
+  "uri",
+  "host",
+  "port",
+  "username",
+  "password",
+  "auth_source",
+  "tls",
+  "tls_ca_file",
+  "default_database",
+  "default_collection",
+] as const;
+
+const schema = z.object({
+  uri: optionalText.refine((u) => u === undefined || /^mongodb(\+srv)?:\/\//.test(u), {
+    error: "expected a mongodb:// or mongodb+srv:// URI",
+  }),
+  host: optionalText,
+  port: portField.default(27017),
+  username: optionalText,
+  password: z.string().optional(),
+  auth_source: optionalText,
+  tls: booleanField.optional(),
+  tls_ca_file: optionalText,
+  default_database: optionalText,
+  default_collection: optionalText,
+});
+
+/** Reads and validates section `name` as a MongoDB server. */
+export function mongoSection(source: ConfigSource, name: string): MongoSection {
+  const result = schema.safeParse(sectionValues(source, name, KEYS));
+  if (!result.success) throw sectionError(source.path, name, result.error);
+  const v = result.data;
+  const where = `${source.path}: [${name}]`;
+
+  if (!v.uri && !v.host) throw new ConfigError(`${where} host: is required (or set uri)`);
+  if (v.username && !v.password) throw new ConfigError(`${where} password: is required with username`);
+  if (v.tls_ca_file && !existsSync(v.tls_ca_file)) {
+    throw new ConfigError(`${where} tls_ca_file: no such file ${v.tls_ca_file}`);
+  }
+  // Credentials inside a uri would leak wherever the uri is printed, so they
+  // are lifted out and passed to the driver separately.
+  const fromUri = v.uri ? splitUriCredentials(v.uri) : undefined;
+  const username = v.username ?? fromUri?.username;
+  const password = v.password ?? fromUri?.password;
+
+  return {
+    name,
+    uri: fromUri?.uri ?? `mongodb://${v.host}:${v.port}/`,
+    auth: username
+      ? { username, password: password ?? "", authSource: v.auth_source ?? "admin" }
+      : undefined,
+    tls: v.tls ?? v.tls_ca_file !== undefined,
+    tlsCaFile: v.tls_ca_file,
+    defaultDatabase: v.default_database,
+    defaultCollection: v.default_collection,
+  };
+}
+
+/** Splits `mongodb://user:pass@hosts/db` into a credential-free uri and the credentials. */
+export function splitUriCredentials(uri: string): { uri: string; username?: string; password?: string } {
+  const match = /^(mongodb(?:\+srv)?:\/\/)([^:@/]*)(?::([^@/]*))?@(.*)$/.exec(uri);
+  if (!match) return { uri };
+  const [, scheme, user, pass, rest] = match;
+  return {
+    uri: `${scheme}${rest}`,
+    username: user ? decodeURIComponent(user) : undefined,
+    password: pass !== undefined ? decodeURIComponent(pass) : undefined,
+  };
+}

@@ -1,0 +1,136 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "../../lib/errors.ts";
+import { kafkaSection } from "../../lib/config/kafka-section.ts";
+import { mongoSection, splitUriCredentials } from "../../lib/config/mongo-section.ts";
+import { envVarName, loadConfigSource } from "../../lib/config/source.ts";
+
+function iniFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "kt-config-")), "database.ini");
+  writeFileSync(path, text);
+  return path;
+}
+
+const SEED_INI = `
+[remote_kafka]
+servers = remote-a:9092,remote-b:9092
+username = your-username
+password = your-password
+default_consumer_group_id = remote-consumer-group
+default_consumer_topic = source-topic
+
+[local_kafka]
+servers = localhost:9092
+default_consumer_group_id = local-consumer-group
+default_consumer_topic = local-topic
+default_producer_topic = local-topic
+
+[mongodb]
+host = localhost
+port = 27017
+default_database = glamira
+default_collection = raw
+`;
+
+function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("config", () => {
+  test("reads the original database.ini layout", () => {
+    const source = loadConfigSource(iniFile(SEED_INI), {});
+    const remote = kafkaSection(source, "remote_kafka");
+    expect(remote.brokers).toEqual(["remote-a:9092", "remote-b:9092"]);
+    expect(remote.sasl).toEqual({ mechanism: "plain", username: "your-username", password: "your-password" });
+    expect(remote.defaultGroupId).toBe("remote-consumer-group");
+    const local = kafkaSection(source, "local_kafka");
+    expect(local.sasl).toBeUndefined();
+    expect(local.defaultProducerTopic).toBe("local-topic");
+    const mongo = mongoSection(source, "mongodb");
+    expect(mongo.uri).toBe("mongodb://localhost:27017/");
+    expect(mongo.defaultDatabase).toBe("glamira");
+  });
+
+  test("environment overrides the file, by KT_<SECTION>_<KEY>", () => {
+    expect(envVarName("remote_kafka", "password")).toBe("KT_REMOTE_KAFKA_PASSWORD");
+    const source = loadConfigSource(iniFile(SEED_INI), {
+      KT_LOCAL_KAFKA_SERVERS: "127.0.0.1:19092",
+      KT_MONGODB_PORT: "27018",
+    });
+    expect(kafkaSection(source, "local_kafka").brokers).toEqual(["127.0.0.1:19092"]);
+    expect(mongoSection(source, "mongodb").uri).toBe("mongodb://localhost:27018/");
+  });
+
+  test("a section can come from the environment alone", () => {
+    const source = loadConfigSource(iniFile(SEED_INI), { KT_EDGE_SERVERS: "edge:9092" });
+    expect(kafkaSection(source, "edge").brokers).toEqual(["edge:9092"]);
+  });
+
+  test("a missing file names the file and what to do", () => {
+    const error = errorOf(() => loadConfigSource("database.ini", {}));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain("database.ini: cannot read config file");
+    expect(error.message).toContain("database.ini.example");
+  });
+
+  test("errors name file, section and key, on one line", () => {
+    const path = iniFile("[k]\nservers = a:1\nsasl_mechanism = scram-sha-1\nusername = u\npassword = hunter2\n");
+    const error = errorOf(() => kafkaSection(loadConfigSource(path, {}), "k"));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(`${path}: [k] sasl_mechanism: expected one of plain, scram-sha-256, scram-sha-512`);
+  });
+
+  test.each([
+    ["[k]\nservers = nohostport\n", "k", "[k] servers: expected host:port"],
+    ["[k]\nclient_id = x\n", "k", "[k] servers: is required"],
+    ["[k]\nservers = a:1\npasword = x\n", "k", "[k] unknown key 'pasword'"],
+    ["[k]\nservers = a:1\nusername = u\n", "k", "[k] password: is required with username"],
+    ["[k]\nservers = a:1\nssl = maybe\n", "k", "[k] ssl: expected true or false"],
+    ["[k]\nservers = a:1\nssl_ca_file = /nope.pem\n", "k", "[k] ssl_ca_file: no such file /nope.pem"],
+  ])("kafka section %#: %p", (text, section, expected) => {
+    const error = errorOf(() => kafkaSection(loadConfigSource(iniFile(text), {}), section));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(expected);
+  });
+
+  test.each([
+    ["[m]\nport = 27017\n", "[m] host: is required"],
+    ["[m]\nhost = h\nport = 99999\n", "[m] port: expected a port number from 1 to 65535"],
+    ["[m]\nhost = h\nport = abc\n", "[m] port: expected a port number"],
+    ["[m]\nuri = http://x\n", "[m] uri: expected a mongodb://"],
+  ])("mongo section %#", (text, expected) => {
+    const error = errorOf(() => mongoSection(loadConfigSource(iniFile(text), {}), "m"));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(expected);
+  });
+
+  test("an unknown section lists the ones there are", () => {
+    const error = errorOf(() => kafkaSection(loadConfigSource(iniFile(SEED_INI), {}), "nope"));
+    expect(error.message).toContain("no section [nope] (sections: remote_kafka, local_kafka, mongodb)");
+  });
+
+  test("errors never echo a password", () => {
+    const path = iniFile("[k]\nservers = a:1\nusername = u\npassword = hunter2\nsasl_mechanism = bogus\n");
+    const error = errorOf(() => kafkaSection(loadConfigSource(path, {}), "k"));
+    expect(error.message).not.toContain("hunter2");
+  });
+
+  test("credentials in a mongo uri are lifted out of the printable uri", () => {
+    expect(splitUriCredentials("mongodb://app:p%40ss@h1:1,h2:2/db?replicaSet=rs0")).toEqual({
+      uri: "mongodb://h1:1,h2:2/db?replicaSet=rs0",
+      username: "app",
+      password: "p@ss",
+    });
+    const source = loadConfigSource(iniFile("[m]\nuri = mongodb://app:s3cret@db:27017/\n"), {});
+    const mongo = mongoSection(source, "m");
+    expect(mongo.uri).toBe("mongodb://db:27017/");
+    expect(mongo.auth).toEqual({ username: "app", password: "s3cret", authSource: "admin" });
+  });
+});
