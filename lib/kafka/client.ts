@@ -20,6 +20,7 @@ export interface KafkaClientOptions {
 }
 
 export function createKafka(section: KafkaSection, log: Logger, options: KafkaClientOptions = {}): Kafka {
+  ignoreKafkajsNegativeTimeouts();
   const config: KafkaConfig = {
     clientId: section.clientId,
     brokers: section.brokers,
@@ -32,6 +33,20 @@ export function createKafka(section: KafkaSection, log: Logger, options: KafkaCl
     logCreator: () => (entry) => forwardKafkaLog(log, section.name, entry),
   };
   return new Kafka(config);
+}
+
+let warningFilterInstalled = false;
+
+// kafkajs 2.2.4's request queue schedules setTimeout(fn, throttledUntil - now)
+// with throttledUntil = -1, which Bun reports as a TimeoutNegativeWarning on
+// every run. The timer still works (it fires after 1 ms); only the noise goes.
+function ignoreKafkajsNegativeTimeouts(): void {
+  if (warningFilterInstalled) return;
+  warningFilterInstalled = true;
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (warning.name !== "TimeoutNegativeWarning") process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  });
 }
 
 /** Brokers and auth mode, for logs; never the password. */

@@ -1,0 +1,44 @@
+/**
+ * Flags shared by every tool built on the streaming engine, so kafka2mongo,
+ * kafka2kafka and later pipelines start, stop and report the same way.
+ *
+ * @example
+ * const spec = defineTool({ ..., options: { ...PIPELINE_OPTIONS, topic: {...} } });
+ * const run = pipelineRunFlags(flags); // { batchSize: 500, untilCaughtUp: false, ... }
+ */
+import type { Flags, OptionSpec } from "./flags.ts";
+
+export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
+  group: { type: "string", value: "G", description: "Consumer group", defaultText: "[section] default_consumer_group_id" },
+  "from-beginning": {
+    type: "boolean",
+    description: "Reset the group to the earliest offsets first (a new group always starts there)",
+  },
+  "batch-size": { type: "string", value: "N", description: "Most messages per sink write", defaultText: "500" },
+  "log-interval": { type: "string", value: "N", description: "Progress line every N messages (and every 10 s)", defaultText: "1000" },
+  "until-caught-up": { type: "boolean", description: "Exit 0 once no assigned partition has lag (for cron)" },
+  "max-messages": { type: "string", value: "N", description: "Process and commit exactly N messages, then exit 0" },
+  json: { type: "boolean", description: "Print the final summary as JSON on stdout" },
+};
+
+export interface PipelineRunFlags {
+  groupId?: string;
+  fromBeginning: boolean;
+  batchSize: number;
+  logInterval: number;
+  untilCaughtUp: boolean;
+  maxMessages?: number;
+  json: boolean;
+}
+
+export function pipelineRunFlags(flags: Flags): PipelineRunFlags {
+  return {
+    groupId: flags.string("group"),
+    fromBeginning: flags.bool("from-beginning"),
+    batchSize: flags.int("batch-size", 500, { min: 1, max: 100_000 }),
+    logInterval: flags.int("log-interval", 1000, { min: 1 }),
+    untilCaughtUp: flags.bool("until-caught-up"),
+    maxMessages: flags.int("max-messages", undefined, { min: 1 }),
+    json: flags.bool("json"),
+  };
+}

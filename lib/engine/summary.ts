@@ -1,0 +1,48 @@
+/**
+ * The end-of-run report of a pipeline, as a log line, one human line on
+ * stdout, or one JSON document for scripts.
+ *
+ * @example
+ * reportSummary(summary, { log, json: false, written: "inserted" });
+ */
+import type { Logger } from "../log/logger.ts";
+import type { PipelineSummary } from "./pipeline.ts";
+
+export interface SummaryReportOptions {
+  log: Logger;
+  json: boolean;
+  /** What "written" means for this sink: inserted, copied, ... */
+  written: string;
+  /** Extra fields, e.g. where the data landed. */
+  extra?: Record<string, unknown>;
+}
+
+export function summaryFields(summary: PipelineSummary, written: string): Record<string, unknown> {
+  return {
+    consumed: summary.consumed,
+    [written]: summary.written,
+    duplicates: summary.duplicates,
+    dead_lettered: summary.deadLettered,
+    skipped: summary.skipped,
+    committed: summary.committed,
+    messages_per_sec: summary.messagesPerSec,
+    elapsed_ms: Math.round(summary.elapsedMs),
+    remaining_lag: summary.lag ?? null,
+    stopped_by: summary.stoppedBy,
+  };
+}
+
+export function reportSummary(summary: PipelineSummary, options: SummaryReportOptions): void {
+  const fields = { ...summaryFields(summary, options.written), ...options.extra };
+  options.log.info("summary", fields);
+  if (options.json) {
+    process.stdout.write(JSON.stringify(fields) + "\n");
+    return;
+  }
+  const lag = summary.lag === undefined ? "unknown" : String(summary.lag);
+  process.stdout.write(
+    `consumed ${summary.consumed}, ${options.written} ${summary.written}, duplicates skipped ${summary.duplicates}, ` +
+      `dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, ${summary.messagesPerSec} msg/s, ` +
+      `remaining lag ${lag} (stopped by ${summary.stoppedBy})\n`,
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Kafka → MongoDB: the job behind tools/kafka2mongo.ts. Connects both ends,
+ * runs the engine with the document processor and the MongoDB sink, and
+ * always disconnects, whatever happened.
+ *
+ * @example
+ * const summary = await kafkaToMongo({ kafka, mongo, topic: "logins", groupId: "g", database: "toolkit",
+ *   collection: "raw", dlqTopic: "logins.dlq", onError: "dlq", idStrategy: "offset", valueFormat: "json",
+ *   batchSize: 500, logInterval: 1000, untilCaughtUp: true, fromBeginning: false, log, signal });
+ */
+import type { KafkaSection } from "../config/kafka-section.ts";
+import type { MongoSection } from "../config/mongo-section.ts";
+import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
+import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
+import { runPipeline, type PipelineSummary } from "../engine/pipeline.ts";
+import { createKafka } from "../kafka/client.ts";
+import type { Logger } from "../log/logger.ts";
+import { createMongoClient, describeMongo } from "../mongo/client.ts";
+import { kafkaDocumentProcessor, type IdStrategy, type ValueFormat } from "../processors/kafka-document.ts";
+import { mongoSink } from "../sinks/mongo.ts";
+
+export interface KafkaToMongoOptions {
+  kafka: KafkaSection;
+  mongo: MongoSection;
+  topic: string;
+  groupId: string;
+  database: string;
+  collection: string;
+  dlqTopic: string;
+  onError: "dlq" | "stop";
+  idStrategy: IdStrategy;
+  valueFormat: ValueFormat;
+  batchSize: number;
+  logInterval: number;
+  untilCaughtUp: boolean;
+  fromBeginning: boolean;
+  maxMessages?: number;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<PipelineSummary> {
+  const { log } = options;
+  const mongoClient = createMongoClient(options.mongo, { timeoutMs: 10_000, appName: "kafka2mongo" });
+  const kafka = createKafka(options.kafka, log);
+  let source: KafkaSource | undefined;
+  let deadLetters: DeadLetterTopic | undefined;
+  try {
+    try {
+      await mongoClient.connect();
+    } catch (error) {
+      throw new Error(`cannot reach MongoDB ${describeMongo(options.mongo)}: ${(error as Error).message}`);
+    }
+    source = await openKafkaSource({
+      kafka,
+      groupId: options.groupId,
+      topics: [options.topic],
+      resetToEarliest: options.fromBeginning,
+      log,
+    });
+    if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
+    return await runPipeline({
+      source,
+      processor: kafkaDocumentProcessor({ idStrategy: options.idStrategy, valueFormat: options.valueFormat }),
+      sink: mongoSink(mongoClient.db(options.database).collection(options.collection)),
+      deadLetters,
+      onError: options.onError,
+      batchSize: options.batchSize,
+      maxMessages: options.maxMessages,
+      untilCaughtUp: options.untilCaughtUp,
+      logInterval: options.logInterval,
+      log,
+      signal: options.signal,
+    });
+  } finally {
+    await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
+    await deadLetters?.close().catch(() => {});
+    await mongoClient.close().catch(() => {});
+  }
+}

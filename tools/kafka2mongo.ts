@@ -1,0 +1,83 @@
+/**
+ * kafka2mongo: persist a Kafka topic into a MongoDB collection, each message
+ * a document enriched with its Kafka metadata, at least once, without loss.
+ */
+import { runTool } from "../lib/cli/run.ts";
+import { defineTool } from "../lib/cli/flags.ts";
+import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
+import { kafkaSection } from "../lib/config/kafka-section.ts";
+import { mongoSection } from "../lib/config/mongo-section.ts";
+import { reportSummary } from "../lib/engine/summary.ts";
+import { UsageError } from "../lib/errors.ts";
+import { kafkaToMongo } from "../lib/jobs/kafka-to-mongo.ts";
+
+const spec = defineTool({
+  name: "kafka2mongo",
+  summary: "Persist a Kafka topic into MongoDB with its Kafka metadata.",
+  description: [
+    "Each message becomes a document: a JSON object's fields at top level (anything else",
+    "under `value`), plus _kafka_key, _kafka_topic, _kafka_partition, _kafka_offset,",
+    "_kafka_timestamp, _kafka_headers and _processed_at. Offsets are committed only after",
+    "their documents are written or their messages are in the dead-letter topic.",
+  ],
+  options: {
+    topic: { type: "string", value: "T", description: "Topic to consume", defaultText: "[section] default_consumer_topic" },
+    kafka: { type: "string", value: "SECTION", description: "Kafka section of the config", defaultText: "local_kafka" },
+    mongo: { type: "string", value: "SECTION", description: "MongoDB section of the config", defaultText: "mongodb" },
+    db: { type: "string", value: "NAME", description: "Database", defaultText: "[section] default_database" },
+    collection: { type: "string", value: "NAME", description: "Collection", defaultText: "[section] default_collection" },
+    ...PIPELINE_OPTIONS,
+    "dlq-topic": { type: "string", value: "T", description: "Dead-letter topic", defaultText: "<topic>.dlq" },
+    "on-error": { type: "string", value: "MODE", description: "dlq: dead-letter and go on; stop: exit 1 at the first bad message", defaultText: "dlq" },
+    "id-strategy": {
+      type: "string",
+      value: "S",
+      description: "offset (_id topic:partition:offset, redelivery-proof), key, or objectid",
+      defaultText: "offset",
+    },
+    "value-format": { type: "string", value: "F", description: "json, or text to store values as strings", defaultText: "json" },
+  },
+  examples: [
+    "bun tools/kafka2mongo.ts --topic logins --until-caught-up",
+    "bun tools/kafka2mongo.ts --topic logins --group replay --from-beginning --collection logins_replay",
+    "bun tools/kafka2mongo.ts --config prod.ini --kafka local_kafka --topic orders --on-error stop --max-messages 1000",
+  ],
+});
+
+await runTool(spec, async (flags, ctx) => {
+  const run = pipelineRunFlags(flags);
+  const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
+  const idStrategy = flags.choice("id-strategy", ["offset", "key", "objectid"] as const, "offset");
+  const valueFormat = flags.choice("value-format", ["json", "text"] as const, "json");
+  const kafka = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
+  const mongo = mongoSection(ctx.config(), flags.string("mongo", "mongodb"));
+
+  const topic = flags.string("topic") ?? kafka.defaultConsumerTopic;
+  const groupId = run.groupId ?? kafka.defaultGroupId;
+  const database = flags.string("db") ?? mongo.defaultDatabase;
+  const collection = flags.string("collection") ?? mongo.defaultCollection;
+  if (!topic) throw new UsageError(`--topic is required ([${kafka.name}] has no default_consumer_topic)`);
+  if (!groupId) throw new UsageError(`--group is required ([${kafka.name}] has no default_consumer_group_id)`);
+  if (!database) throw new UsageError(`--db is required ([${mongo.name}] has no default_database)`);
+  if (!collection) throw new UsageError(`--collection is required ([${mongo.name}] has no default_collection)`);
+
+  ctx.log.info("starting", { topic, group: groupId, target: `${database}.${collection}`, on_error: onError, id_strategy: idStrategy });
+  const summary = await kafkaToMongo({
+    kafka,
+    mongo,
+    topic,
+    groupId,
+    database,
+    collection,
+    dlqTopic: flags.string("dlq-topic") ?? `${topic}.dlq`,
+    onError,
+    idStrategy,
+    valueFormat,
+    ...run,
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  reportSummary(summary, { log: ctx.log, json: run.json, written: "inserted", extra: { collection: `${database}.${collection}` } });
+  if (summary.error) throw summary.error;
+  return 0;
+});
