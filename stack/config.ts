@@ -1,0 +1,65 @@
+/**
+ * Paths, ports and the Server shape shared by the stack.ts modules.
+ */
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const STACK_DIR = join(ROOT, ".stack");
+export const KAFKA_LIBS = join(STACK_DIR, "kafka", "libs");
+export const FERRETDB_BIN = join(STACK_DIR, "bin", "ferretdb");
+
+/** Seconds a server gets to answer a real request after start. */
+export const START_TIMEOUT_MS = 90_000;
+/** How long install/up/down wait for another stack.ts run; a cold install takes minutes. */
+export const LOCK_TIMEOUT_MS = 600_000;
+/** Grace between SIGTERM and SIGKILL on `down`; Kafka flushes and closes its logs. */
+export const STOP_GRACE_MS = 20_000;
+
+/** Bad invocation (unknown subcommand, bad port variable): exit code 2. */
+export class UsageError extends Error {}
+
+function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${name}=${raw} is not a TCP port`);
+  return port;
+}
+
+export interface Ports {
+  localKafka: number;
+  localController: number;
+  remoteKafka: number;
+  remoteSasl: number;
+  remoteController: number;
+  mongo: number;
+}
+
+export function ports(): Ports {
+  return {
+    localKafka: envPort("STACK_LOCAL_KAFKA_PORT", 9092),
+    localController: envPort("STACK_LOCAL_CONTROLLER_PORT", 9093),
+    remoteKafka: envPort("STACK_REMOTE_KAFKA_PORT", 9192),
+    remoteSasl: envPort("STACK_REMOTE_SASL_PORT", 9193),
+    remoteController: envPort("STACK_REMOTE_CONTROLLER_PORT", 9194),
+    mongo: envPort("STACK_MONGO_PORT", 27017),
+  };
+}
+
+/** One server of the stack, as up/down/status see it. */
+export interface Server {
+  name: string;
+  /** .stack/<name>: config, data, log and pid file. */
+  dir: string;
+  logFile: string;
+  pidFile: string;
+  /** Every port the server binds; all must be free before a start. */
+  ports: number[];
+  /** Appears in the process command line; tells our process from a reused pid. */
+  marker: string;
+  /** Writes config files and formats storage if needed. */
+  prepare(): Promise<void>;
+  command(): string[];
+  /** Resolves if the server answers a real request, rejects otherwise. */
+  probe(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+/**
+ * FerretDB (MongoDB wire protocol) on its embedded SQLite backend.
+ * The binary is built from stack/ferretdb by install.ts.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { MongoClient } from "mongodb";
+import { FERRETDB_BIN, STACK_DIR, type Server } from "./config.ts";
+
+/** A `ping` through the real driver: proves the wire protocol and the backend answer. */
+export async function pingMongo(port: number): Promise<void> {
+  const client = new MongoClient(`mongodb://127.0.0.1:${port}/`, {
+    directConnection: true,
+    serverSelectionTimeoutMS: 1000,
+    connectTimeoutMS: 1000,
+  });
+  try {
+    await client.connect();
+    await client.db("admin").command({ ping: 1 });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+export function ferretdbServer(port: number): Server {
+  const dir = join(STACK_DIR, "ferretdb");
+  const dataDir = join(dir, "data");
+  return {
+    name: "ferretdb",
+    dir,
+    logFile: join(dir, "ferretdb.log"),
+    pidFile: join(dir, "ferretdb.pid"),
+    ports: [port],
+    // The flag with this checkout's data dir is unique to our process, unlike the binary name.
+    marker: `--sqlite-url=file:${dataDir}/`,
+    async prepare() {
+      mkdirSync(dataDir, { recursive: true });
+    },
+    // Telemetry is off by construction in stack/ferretdb/main.go (embedded FerretDB).
+    // warn: info logs two lines per client connection.
+    command: () => [FERRETDB_BIN, `--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${dataDir}/`, "--log-level=warn"],
+    probe: () => pingMongo(port),
+  };
+}
