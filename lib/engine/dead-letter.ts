@@ -7,7 +7,7 @@
  * const dlq = await openDeadLetterTopic(kafka, "logins.dlq", log);
  * await dlq.send([{ record, reason: "invalid JSON: Unexpected token", stage: "parse" }]);
  */
-import type { Admin, IHeaders, Kafka, Message, Producer } from "kafkajs";
+import { Partitioners, type Admin, type IHeaders, type Kafka, type Message, type Producer } from "kafkajs";
 import type { Logger } from "../log/logger.ts";
 import type { SourceRecord } from "./record.ts";
 
@@ -32,7 +32,7 @@ export const DLQ_HEADERS = {
 export function deadLetterMessage(letter: DeadLetter, now: Date = new Date()): Message {
   const { record } = letter;
   const headers: IHeaders = {
-    ...record.headers,
+    ...sendableHeaders(record.headers),
     [DLQ_HEADERS.reason]: letter.reason.slice(0, 1000),
     [DLQ_HEADERS.stage]: letter.stage,
     [DLQ_HEADERS.time]: now.toISOString(),
@@ -42,6 +42,12 @@ export function deadLetterMessage(letter: DeadLetter, now: Date = new Date()): M
     [DLQ_HEADERS.sourceTimestamp]: record.timestamp,
   };
   return { key: record.key, value: record.value, headers, timestamp: record.timestamp };
+}
+
+// kafkajs cannot send a header whose value is null or undefined (it reads one
+// back as such for a header with no value); dropping it keeps the letter sendable.
+function sendableHeaders(headers: IHeaders): IHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== null && value !== undefined));
 }
 
 export interface DeadLetterTopic {
@@ -59,7 +65,7 @@ export async function openDeadLetterTopic(kafka: Kafka, topic: string, log: Logg
   } finally {
     await admin.disconnect();
   }
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return {
     topic,

@@ -19,6 +19,7 @@ import type { EachBatchPayload } from "kafkajs";
 import type { Logger } from "../log/logger.ts";
 import { createProgress } from "../log/progress.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
+import { CommitOrder } from "./commit-order.ts";
 import type { DeadLetter, DeadLetterTopic } from "./dead-letter.ts";
 import type { KafkaSource } from "./kafka-source.ts";
 import { recordRef, toSourceRecord, type Outcome, type Processor, type SourceRecord } from "./record.ts";
@@ -44,8 +45,10 @@ export interface PipelineOptions<T> {
   /** ...and at least this often while records flow. */
   logIntervalMs?: number;
   signal: AbortSignal;
-  /** Chunks consumed ahead of the writer; bounds memory. */
+  /** Chunks consumed ahead of the writers; bounds memory. */
   maxQueuedChunks?: number;
+  /** Sink writes in flight at once; commits stay in offset order regardless. */
+  sinkConcurrency?: number;
   retry?: BackoffOptions;
   /** Instrumentation: called after every committed chunk (metrics hook). */
   onChunk?: (info: ChunkInfo) => void;
@@ -87,6 +90,16 @@ export class PoisonMessageError extends Error {
   override name = "PoisonMessageError";
 }
 
+interface Durable<T> {
+  chunk: Chunk<T>;
+  written: number;
+  duplicates: number;
+  dead: DeadLetter[];
+  /** With onError "stop": the first record that could not be made durable. */
+  poison?: DeadLetter;
+  writeMs: number;
+}
+
 interface Chunk<T> {
   topic: string;
   partition: number;
@@ -119,7 +132,6 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
 
   let stopReason: StopReason | undefined;
   let fatal: Error | undefined;
-  let writerBusy = false;
   const stopController = new AbortController();
   const stop = (reason: StopReason, error?: Error) => {
     if (stopReason) return;
@@ -153,64 +165,99 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     }
   };
 
-  const writer = async () => {
+  const order = new CommitOrder<Durable<T>>();
+  let inFlight = 0;
+  let settling: Promise<void> = Promise.resolve();
+
+  const worker = async () => {
     for (let chunk = await queue.take(); chunk; chunk = await queue.take()) {
-      writerBusy = true;
+      const ticket = order.track(chunk.topic, chunk.partition);
+      inFlight++;
       try {
-        await writeChunk(chunk);
+        const durable = await makeDurable(chunk);
+        // Not durable (stopped while the sink was down): never released, so
+        // neither it nor anything after it in its partition is committed.
+        if (!durable) continue;
+        const ready = order.complete(ticket, durable);
+        if (ready.length) {
+          settling = settling.then(() => commitInOrder(ready)).catch((error) => stop("error", asError(error)));
+          await settling;
+        }
       } catch (error) {
-        stop("error", error instanceof Error ? error : new Error(String(error)));
+        stop("error", asError(error));
       } finally {
-        writerBusy = false;
+        inFlight--;
       }
     }
   };
 
-  const writeChunk = async (chunk: Chunk<T>) => {
+  /** Writes a chunk and dead-letters what cannot be written; undefined if stopped first. */
+  const makeDurable = async (chunk: Chunk<T>): Promise<Durable<T> | undefined> => {
     const started = performance.now();
     const result = chunk.writes.length
       ? await retrying(`write to ${options.sink.name}`, () => options.sink.write(chunk.writes.map((w) => w.item)))
       : { written: 0, duplicates: 0, rejected: [] };
-    if (result === undefined) return; // stopped by a signal while the sink was down: nothing committed
+    if (result === undefined) return undefined;
+    const accounted = result.written + result.duplicates + result.rejected.length;
+    if (accounted !== chunk.writes.length) {
+      // Committing on a result that leaves records unaccounted for would lose them.
+      throw new Error(`${options.sink.name} accounted for ${accounted} of ${chunk.writes.length} records; stopping without committing`);
+    }
     const dead = [
       ...chunk.dead,
       ...result.rejected.map(({ index, reason }) => ({ record: chunk.writes[index]!.record, reason, stage: "sink" })),
     ];
-    let next = nextOffset(chunk.records[chunk.records.length - 1]!);
-    let poison: DeadLetter | undefined;
     if (dead.length && options.onError === "stop") {
-      poison = dead.reduce((a, b) => (BigInt(a.record.offset) <= BigInt(b.record.offset) ? a : b));
-      next = poison.record.offset;
-    } else if (dead.length) {
+      const poison = dead.reduce((a, b) => (BigInt(a.record.offset) <= BigInt(b.record.offset) ? a : b));
+      return { chunk, written: result.written, duplicates: result.duplicates, dead: [], poison, writeMs: performance.now() - started };
+    }
+    if (dead.length) {
       const sent = await retrying("send to the dead-letter topic", () => options.deadLetters!.send(dead).then(() => true));
-      if (sent === undefined) return;
+      if (sent === undefined) return undefined;
       for (const letter of dead) log.warn("dead-lettered", { record: recordRef(letter.record), stage: letter.stage, reason: letter.reason });
     }
+    return { chunk, written: result.written, duplicates: result.duplicates, dead, writeMs: performance.now() - started };
+  };
 
-    await commit(chunk.topic, chunk.partition, next);
-    const committed = poison ? Number(BigInt(next) - BigInt(chunk.records[0]!.offset)) : chunk.records.length;
-    counts.committed += committed;
-    counts.written += result.written;
-    counts.duplicates += result.duplicates;
-    counts.deadLettered += poison ? 0 : dead.length;
-    counts.skipped += chunk.skipped;
-    const bytes = chunk.records.reduce((sum, r) => sum + r.size, 0);
-    counts.bytes += bytes;
-    progress.record(committed, bytes);
-    options.onChunk?.({
-      topic: chunk.topic,
-      partition: chunk.partition,
-      records: chunk.records.length,
-      written: result.written,
-      duplicates: result.duplicates,
-      deadLettered: dead.length,
-      skipped: chunk.skipped,
-      bytes,
-      writeMs: performance.now() - started,
-    });
+  /** Commits released chunks of one partition, oldest first, and counts them. */
+  const commitInOrder = async (ready: Durable<T>[]) => {
+    // After a poison message nothing more is committed, so a rerun starts at it.
+    if (stopReason === "error") return;
+    const poisoned = ready.find((d) => d.poison);
+    const counted = poisoned ? ready.slice(0, ready.indexOf(poisoned) + 1) : ready;
+    const last = counted[counted.length - 1]!;
+    const { topic, partition } = last.chunk;
+    const next = poisoned ? poisoned.poison!.record.offset : nextOffset(last.chunk.records[last.chunk.records.length - 1]!);
+    await commit(topic, partition, next);
 
-    if (poison) {
-      throw new PoisonMessageError(`message ${recordRef(poison.record)} failed at ${poison.stage}: ${poison.reason}`);
+    for (const durable of counted) {
+      const { chunk } = durable;
+      const records = durable.poison
+        ? chunk.records.filter((r) => BigInt(r.offset) < BigInt(durable.poison!.record.offset))
+        : chunk.records;
+      const bytes = records.reduce((sum, r) => sum + r.size, 0);
+      counts.committed += records.length;
+      counts.written += durable.written;
+      counts.duplicates += durable.duplicates;
+      counts.deadLettered += durable.dead.length;
+      counts.skipped += durable.poison ? 0 : chunk.skipped;
+      counts.bytes += bytes;
+      progress.record(records.length, bytes);
+      options.onChunk?.({
+        topic,
+        partition,
+        records: records.length,
+        written: durable.written,
+        duplicates: durable.duplicates,
+        deadLettered: durable.dead.length,
+        skipped: chunk.skipped,
+        bytes,
+        writeMs: durable.writeMs,
+      });
+    }
+    if (poisoned?.poison) {
+      const { record, stage, reason } = poisoned.poison;
+      throw new PoisonMessageError(`message ${recordRef(record)} failed at ${stage}: ${reason}`);
     }
     if (options.maxMessages !== undefined && counts.committed >= options.maxMessages) stop("max-messages");
   };
@@ -246,18 +293,18 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   const watchCaughtUp = async () => {
     while (!stopReason) {
       await sleep(CAUGHT_UP_CHECK_MS, stopController.signal);
-      if (stopReason || queue.size > 0 || writerBusy || !source.assignment()) continue;
+      if (stopReason || queue.size > 0 || inFlight > 0 || !source.assignment()) continue;
       try {
         const { total } = await source.lag(true);
         progress.setLag(total);
-        if (total === 0 && queue.size === 0 && !writerBusy) stop("caught-up");
+        if (total === 0 && queue.size === 0 && inFlight === 0) stop("caught-up");
       } catch (error) {
         log.debug("lag check failed", { error: String(error) });
       }
     }
   };
 
-  const writing = writer();
+  const writing = Promise.all(Array.from({ length: options.sinkConcurrency ?? 2 }, worker));
   const watching = options.untilCaughtUp ? watchCaughtUp() : Promise.resolve();
   await source.consumer.run({
     autoCommit: false,
@@ -266,6 +313,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     eachBatch,
   });
   await writing;
+  await settling;
   await watching;
   options.signal.removeEventListener("abort", onAbort);
 
@@ -299,6 +347,10 @@ function processChunk<T>(topic: string, partition: number, records: SourceRecord
     else chunk.skipped++;
   }
   return chunk;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function nextOffset(record: SourceRecord): string {

@@ -13,6 +13,11 @@ export interface SummaryReportOptions {
   json: boolean;
   /** What "written" means for this sink: inserted, copied, ... */
   written: string;
+  /**
+   * Replaces "duplicates skipped N" in the human line, for sinks that cannot
+   * detect redelivered records (e.g. a Kafka topic).
+   */
+  duplicatesText?: string;
   /** Extra fields, e.g. where the data landed. */
   extra?: Record<string, unknown>;
 }
@@ -40,8 +45,9 @@ export function reportSummary(summary: PipelineSummary, options: SummaryReportOp
     return;
   }
   const lag = summary.lag === undefined ? "unknown" : String(summary.lag);
+  const duplicates = options.duplicatesText ?? `duplicates skipped ${summary.duplicates}`;
   process.stdout.write(
-    `consumed ${summary.consumed}, ${options.written} ${summary.written}, duplicates skipped ${summary.duplicates}, ` +
+    `consumed ${summary.consumed}, ${options.written} ${summary.written}, ${duplicates}, ` +
       `dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, ${summary.messagesPerSec} msg/s, ` +
       `remaining lag ${lag} (stopped by ${summary.stoppedBy})\n`,
   );

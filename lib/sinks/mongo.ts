@@ -42,7 +42,15 @@ async function insertBatch(collection: Collection<Document>, documents: Document
     const result = await collection.insertMany(documents, { ordered: false });
     return { written: result.insertedCount, duplicates: 0, rejected: [] };
   } catch (error) {
-    if (error instanceof MongoBulkWriteError && !error.writeConcernError) return bulkResult(error, documents.length);
+    if (error instanceof MongoBulkWriteError && !error.writeConcernError) {
+      const result = bulkResult(error);
+      if (result.written + result.duplicates + result.rejected.length === documents.length) return result;
+      // The driver also reports a failed connection as a bulk write error,
+      // with no per-document errors. Documents without an outcome may or may
+      // not be stored, so the whole batch is retried; the stored ones come
+      // back as duplicate keys.
+      throw new TransientSinkError(`insert interrupted: ${error.message}`, { cause: error });
+    }
     if (isTransient(error)) throw new TransientSinkError(String((error as Error).message), { cause: error });
     if (error instanceof MongoServerError && !NOT_ABOUT_A_DOCUMENT.has(Number(error.code))) {
       return findRefusedDocuments(collection, documents, error);
@@ -51,7 +59,7 @@ async function insertBatch(collection: Collection<Document>, documents: Document
   }
 }
 
-function bulkResult(error: MongoBulkWriteError, total: number): SinkResult {
+function bulkResult(error: MongoBulkWriteError): SinkResult {
   const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
   let duplicates = 0;
   const rejected: SinkResult["rejected"] = [];
@@ -59,7 +67,7 @@ function bulkResult(error: MongoBulkWriteError, total: number): SinkResult {
     if (writeError.code === DUPLICATE_KEY) duplicates++;
     else rejected.push({ index: writeError.index, reason: `mongodb error ${writeError.code}: ${writeError.errmsg}` });
   }
-  return { written: total - duplicates - rejected.length, duplicates, rejected };
+  return { written: error.insertedCount, duplicates, rejected };
 }
 
 /**
@@ -91,5 +99,8 @@ function isTransient(error: unknown): boolean {
   }
   if (error instanceof MongoBulkWriteError && error.writeConcernError) return true;
   const mongoError = error as MongoError;
-  return typeof mongoError?.hasErrorLabel === "function" && (mongoError.hasErrorLabel("RetryableWriteError") || mongoError.hasErrorLabel("ResetPool"));
+  return (
+    typeof mongoError?.hasErrorLabel === "function" &&
+    ["RetryableWriteError", "RetryableError", "ResetPool", "SystemOverloadedError"].some((l) => mongoError.hasErrorLabel(l))
+  );
 }

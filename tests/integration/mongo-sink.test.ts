@@ -1,0 +1,34 @@
+import { describe, expect, test } from "bun:test";
+import { MongoClient } from "mongodb";
+import { TransientSinkError } from "../../lib/engine/sink.ts";
+import { mongoSink } from "../../lib/sinks/mongo.ts";
+import { uniqueName, withMongo } from "../helpers/stack-fixtures.ts";
+
+describe("mongo sink", () => {
+  test("counts new, duplicate and refused documents, by index", async () => {
+    await withMongo(async (client) => {
+      const sink = mongoSink(client.db("toolkit_tests").collection(uniqueName("sink")));
+      expect(await sink.write([{ _id: "a" }, { _id: "b" }])).toEqual({ written: 2, duplicates: 0, rejected: [] });
+      const second = await sink.write([{ _id: "a" }, { _id: "c" }, { _id: "d", $bad: 1 }]);
+      expect(second.written).toBe(1);
+      expect(second.duplicates).toBe(1);
+      expect(second.rejected.map((r) => r.index)).toEqual([2]);
+      expect(second.rejected[0]!.reason).toContain("mongodb error");
+    });
+  });
+
+  test("an unreachable server is a transient error, never a claimed write", async () => {
+    // A server that goes away mid-run is covered by the FerretDB outage test
+    // in kafka2mongo.test.ts; this is the never-reachable case.
+    const client = new MongoClient("mongodb://127.0.0.1:1/", { serverSelectionTimeoutMS: 1000 });
+    const sink = mongoSink(client.db("toolkit_tests").collection("unreachable"));
+    let error: unknown;
+    try {
+      await sink.write([{ _id: "x" }, { _id: "y" }]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TransientSinkError);
+    await client.close();
+  });
+});
