@@ -1,0 +1,137 @@
+/**
+ * Consumer lag per group, topic and partition: committed offset, end offset
+ * and the difference, with totals. A partition the group never committed is
+ * counted from its earliest offset, which is what a new consumer with
+ * auto.offset.reset=earliest would still have to read.
+ *
+ * @example
+ * const lag = await fetchGroupLag(admin, "local-consumer-group");
+ * lag.total_lag; // 120
+ * partitionLag({ partition: 0, committed: "-1", low: "0", high: "80" });
+ * // { partition: 0, committed: null, earliest: 0, end: 80, lag: 80, from_earliest: true }
+ */
+import type { Admin } from "kafkajs";
+import { errorMessage } from "../errors.ts";
+
+export interface PartitionLag {
+  partition: number;
+  committed: number | null;
+  earliest: number;
+  end: number;
+  lag: number;
+  /** No committed offset: lag counted from the earliest offset. */
+  from_earliest: boolean;
+}
+
+export interface TopicLag {
+  topic: string;
+  lag: number;
+  partitions: PartitionLag[];
+  /** Set when the topic's offsets could not be read, e.g. it was deleted after the group committed. */
+  error?: string;
+}
+
+export interface GroupLag {
+  group: string;
+  /** Coordinator state: Stable, Empty, PreparingRebalance, Dead (unknown group), ... */
+  state: string;
+  members: number;
+  total_lag: number;
+  topics: TopicLag[];
+}
+
+/** Lag of one partition; `committed` is "-1" when the group has none. */
+export function partitionLag(input: { partition: number; committed: string; low: string; high: string }): PartitionLag {
+  const committed = Number(input.committed);
+  const earliest = Number(input.low);
+  const end = Number(input.high);
+  const hasCommit = committed >= 0;
+  return {
+    partition: input.partition,
+    committed: hasCommit ? committed : null,
+    earliest,
+    end,
+    lag: Math.max(0, end - (hasCommit ? committed : earliest)),
+    from_earliest: !hasCommit,
+  };
+}
+
+export interface TopicOffsetsEntry {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+/**
+ * Lag of one topic from the group's committed offsets and the topic's
+ * offsets. Partitions the group has no entry for count as uncommitted.
+ */
+export function topicLag(
+  topic: string,
+  committed: Array<{ partition: number; offset: string }>,
+  offsets: TopicOffsetsEntry[],
+): TopicLag {
+  const committedBy = new Map(committed.map((c) => [c.partition, c.offset]));
+  const partitions = [...offsets]
+    .sort((a, b) => a.partition - b.partition)
+    .map((o) => partitionLag({ partition: o.partition, committed: committedBy.get(o.partition) ?? "-1", low: o.low, high: o.high }));
+  return { topic, lag: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
+}
+
+/**
+ * Lag of a group over the topics it committed to, or over `topics` when
+ * given (the only way to see topics a group consumes but never committed).
+ * `topicOffsets` caches end offsets across groups.
+ */
+export async function fetchGroupLag(
+  admin: Admin,
+  group: string,
+  options: { topics?: string[]; topicOffsets?: Map<string, Promise<TopicOffsetsEntry[]>> } = {},
+): Promise<GroupLag> {
+  const cache = options.topicOffsets ?? new Map<string, Promise<TopicOffsetsEntry[]>>();
+  const offsetsOf = (topic: string) => {
+    let entry = cache.get(topic);
+    if (!entry) cache.set(topic, (entry = admin.fetchTopicOffsets(topic)));
+    return entry;
+  };
+  const [committed, description] = await Promise.all([
+    admin.fetchOffsets({ groupId: group, ...(options.topics?.length ? { topics: options.topics } : {}) }),
+    admin.describeGroups([group]),
+  ]);
+  const info = description.groups[0];
+  const topics = await Promise.all(
+    [...committed]
+      .sort((a, b) => a.topic.localeCompare(b.topic))
+      .map(async (t) => {
+        try {
+          return topicLag(t.topic, t.partitions, await offsetsOf(t.topic));
+        } catch (error) {
+          return { topic: t.topic, lag: 0, partitions: [], error: errorMessage(error) };
+        }
+      }),
+  );
+  return {
+    group,
+    state: info?.state ?? "Unknown",
+    members: info?.members.length ?? 0,
+    total_lag: topics.reduce((sum, t) => sum + t.lag, 0),
+    topics,
+  };
+}
+
+/** Human lines for groups' lag, as consumer-lag prints them. */
+export function formatGroupLag(groups: GroupLag[]): string {
+  const lines: string[] = [];
+  for (const g of groups) {
+    lines.push(`group ${g.group} (${g.state}, ${g.members} member(s)): total lag ${g.total_lag}`);
+    if (g.topics.length === 0) lines.push("  no committed offsets");
+    for (const t of g.topics) {
+      lines.push(`  topic ${t.topic}: ${t.error ? `offsets unavailable (${t.error})` : `lag ${t.lag}`}`);
+      for (const p of t.partitions) {
+        const from = p.committed === null ? `no committed offset, counted from earliest ${p.earliest}` : `committed ${p.committed}`;
+        lines.push(`    partition ${p.partition}: ${from}, end ${p.end}, lag ${p.lag}`);
+      }
+    }
+  }
+  return lines.join("\n");
+}
