@@ -73,7 +73,11 @@ await runTool(spec, async (flags, ctx) => {
     onError,
     idStrategy,
     valueFormat,
-    ...run,
+    fromBeginning: run.fromBeginning,
+    batchSize: run.batchSize,
+    logInterval: run.logInterval,
+    untilCaughtUp: run.untilCaughtUp,
+    maxMessages: run.maxMessages,
     log: ctx.log,
     signal: ctx.signal,
   });

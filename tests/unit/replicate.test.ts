@@ -1,0 +1,181 @@
+import { describe, expect, test } from "bun:test";
+import { createRequire } from "node:module";
+import type { SourceRecord } from "../../lib/engine/record.ts";
+import { UsageError } from "../../lib/errors.ts";
+import { excluding } from "../../lib/jobs/kafka-to-kafka.ts";
+import {
+  PROVENANCE_HEADERS,
+  cameFrom,
+  destinationNaming,
+  replicate,
+  selfReplications,
+  withProvenance,
+  type ReplicaMessage,
+  type ReplicateOptions,
+} from "../../lib/processors/replicate.ts";
+import { estimateBytes, splitByBytes } from "../../lib/sinks/kafka.ts";
+
+const SOURCE = "src-cluster-id";
+const DEST = "dst-cluster-id";
+
+function record(overrides: Partial<SourceRecord> = {}): SourceRecord {
+  return {
+    topic: "logins",
+    partition: 2,
+    offset: "9007199254740993", // above 2^53: must stay a string
+    key: Buffer.from([0x00, 0xff, 0x80]),
+    value: Buffer.from([0xc3, 0x28, 0x00, 0x01]), // not valid UTF-8
+    headers: { trace: Buffer.from("t-1"), bin: Buffer.from([0xfe, 0x00]), multi: [Buffer.from("a"), Buffer.from("b")] },
+    timestamp: "1600000000123",
+    size: 7,
+    ...overrides,
+  };
+}
+
+function options(overrides: Partial<ReplicateOptions> = {}): ReplicateOptions {
+  return { sourceCluster: SOURCE, destinationCluster: DEST, partitioning: "preserve", provenance: false, destinationTopic: (t) => t, ...overrides };
+}
+
+function written(outcome: ReturnType<typeof replicate>): ReplicaMessage {
+  if (outcome.kind !== "write") throw new Error(`expected a write, got ${JSON.stringify(outcome)}`);
+  return outcome.item;
+}
+
+describe("replicate", () => {
+  test("copies key, value, headers and timestamp as the very same bytes", () => {
+    const source = record();
+    const copy = written(replicate(source, options()));
+    expect(copy.key).toBe(source.key); // same Buffer: nothing decoded or re-encoded
+    expect(copy.value).toBe(source.value);
+    expect(copy.headers).toBe(source.headers);
+    expect(copy.timestamp).toBe("1600000000123");
+    expect(copy.topic).toBe("logins");
+  });
+
+  test("preserve keeps the partition number; key leaves it to the destination's partitioner", () => {
+    expect(written(replicate(record(), options())).partition).toBe(2);
+    const byKey = written(replicate(record(), options({ partitioning: "key" })));
+    expect("partition" in byKey).toBe(false);
+  });
+
+  test("null key and tombstone values stay null", () => {
+    const copy = written(replicate(record({ key: null, value: null }), options()));
+    expect(copy.key).toBeNull();
+    expect(copy.value).toBeNull();
+  });
+
+  test("names the destination topic", () => {
+    expect(written(replicate(record(), options({ destinationTopic: (t) => `remote.${t}` }))).topic).toBe("remote.logins");
+  });
+
+  test("provenance headers come after the record's own, as Buffers", () => {
+    const copy = written(replicate(record(), options({ provenance: true })));
+    expect(Object.keys(copy.headers)).toEqual(["trace", "bin", "multi", ...Object.values(PROVENANCE_HEADERS)]);
+    expect(copy.headers[PROVENANCE_HEADERS.cluster]).toEqual(Buffer.from(SOURCE));
+    expect(copy.headers[PROVENANCE_HEADERS.topic]).toEqual(Buffer.from("logins"));
+    expect(copy.headers[PROVENANCE_HEADERS.partition]).toEqual(Buffer.from("2"));
+    expect(copy.headers[PROVENANCE_HEADERS.offset]).toEqual(Buffer.from("9007199254740993"));
+    expect(copy.headers.bin).toEqual(Buffer.from([0xfe, 0x00]));
+    expect(record().headers[PROVENANCE_HEADERS.cluster]).toBeUndefined(); // the source record is not modified
+  });
+
+  test("a second hop appends its provenance to the first hop's", () => {
+    const hop1 = withProvenance(record(), "cluster-a");
+    const hop2 = withProvenance(record({ headers: hop1, topic: "remote.logins", partition: 0, offset: "5" }), "cluster-b");
+    expect(hop2[PROVENANCE_HEADERS.cluster]).toEqual([Buffer.from("cluster-a"), Buffer.from("cluster-b")]);
+    expect(hop2[PROVENANCE_HEADERS.topic]).toEqual([Buffer.from("logins"), Buffer.from("remote.logins")]);
+    expect(hop2[PROVENANCE_HEADERS.offset]).toEqual([Buffer.from("9007199254740993"), Buffer.from("5")]);
+  });
+
+  test("loop prevention: a record that came from the destination cluster is skipped", () => {
+    const back = record({ headers: { [PROVENANCE_HEADERS.cluster]: Buffer.from(DEST) } });
+    expect(replicate(back, options()).kind).toBe("skip");
+    const viaThird = record({ headers: { [PROVENANCE_HEADERS.cluster]: [Buffer.from("other"), Buffer.from(DEST)] } });
+    expect(replicate(viaThird, options()).kind).toBe("skip");
+    const fromElsewhere = record({ headers: { [PROVENANCE_HEADERS.cluster]: Buffer.from("other") } });
+    expect(replicate(fromElsewhere, options()).kind).toBe("write");
+    expect(cameFrom({}, DEST)).toBe(false);
+    expect(cameFrom({ [PROVENANCE_HEADERS.cluster]: DEST }, DEST)).toBe(true);
+  });
+
+  test("a null header value, which kafkajs cannot produce, is a dead letter", () => {
+    const headers = { ok: Buffer.from("x"), empty: null } as unknown as SourceRecord["headers"];
+    const outcome = replicate(record({ headers }), options());
+    expect(outcome).toMatchObject({ kind: "dead", stage: "process" });
+    expect(outcome.kind === "dead" && outcome.reason).toContain("header 'empty' has a null value");
+    const inList = { multi: [Buffer.from("a"), null] } as unknown as SourceRecord["headers"];
+    expect(replicate(record({ headers: inList }), options()).kind).toBe("dead");
+  });
+});
+
+describe("destination naming", () => {
+  test("same name by default, --prefix before it, --dest-topic for one topic", () => {
+    expect(destinationNaming(["a", "b"], {})("a")).toBe("a");
+    expect(destinationNaming(/^ev/, { prefix: "remote." })("events")).toBe("remote.events");
+    expect(destinationNaming(["logins"], { destTopic: "copy" })("logins")).toBe("copy");
+  });
+
+  test("refuses combinations that cannot work", () => {
+    expect(() => destinationNaming(["a", "b"], { destTopic: "x" })).toThrow(UsageError);
+    expect(() => destinationNaming(/a/, { destTopic: "x" })).toThrow("--dest-topic needs exactly one --topic");
+    expect(() => destinationNaming(["a"], { destTopic: "x", prefix: "p." })).toThrow("cannot be used together");
+    expect(() => destinationNaming(["a"], { destTopic: " " })).toThrow(UsageError);
+  });
+
+  test("self-replication is only a problem on one cluster with unchanged names", () => {
+    expect(selfReplications(["a", "b"], (t) => t, true)).toEqual(["a", "b"]);
+    expect(selfReplications(["a", "b"], (t) => t, false)).toEqual([]);
+    expect(selfReplications(["a"], (t) => `x.${t}`, true)).toEqual([]);
+  });
+
+  test("a --topics-regex never matches the dead-letter topic", () => {
+    const pattern = excluding(/logins/, "logins.dlq");
+    expect(["logins", "eu.logins", "logins.dlq", "orders"].filter((t) => pattern.test(t))).toEqual(["logins", "eu.logins"]);
+    const anchored = excluding(/^ev\.(a|b)$/, "x.dlq");
+    expect(["ev.a", "ev.b", "ev.c", "xev.a"].filter((t) => anchored.test(t))).toEqual(["ev.a", "ev.b"]);
+  });
+});
+
+describe("produce batches", () => {
+  const message = (bytes: number, extra: Partial<ReplicaMessage> = {}): ReplicaMessage => ({
+    topic: "t",
+    key: null,
+    value: Buffer.alloc(bytes),
+    headers: {},
+    timestamp: "1600000000000",
+    ...extra,
+  });
+
+  /** The size kafkajs really encodes for these messages in one record batch (its own encoders). */
+  async function encodedBatchBytes(messages: ReplicaMessage[]): Promise<number> {
+    const require = createRequire(import.meta.url);
+    const { RecordBatch } = require("kafkajs/src/protocol/recordBatch/v0/index.js");
+    const Record = require("kafkajs/src/protocol/recordBatch/record/v0/index.js");
+    const first = Math.min(...messages.map((m) => Number(m.timestamp)));
+    const records = messages.map((m, i) => Record({ ...m, offsetDelta: i, timestampDelta: Number(m.timestamp) - first }));
+    const batch = await RecordBatch({ records, firstTimestamp: first, maxTimestamp: first, lastOffsetDelta: records.length - 1 });
+    return batch.size();
+  }
+
+  test("size estimates are exactly what kafkajs encodes", async () => {
+    const messages = [
+      message(1000, { key: Buffer.from("key-1"), headers: { trace: Buffer.from("t-1"), multi: [Buffer.from("a"), Buffer.from("bb")] } }),
+      message(0, { value: null, timestamp: "1600000000005" }),
+      message(200, { key: Buffer.alloc(300), timestamp: "1600000100000", headers: { "ü": "é" } }),
+      message(70_000),
+    ];
+    expect(estimateBytes(messages[0]!)).toBe(await encodedBatchBytes([messages[0]!]));
+    const [all] = splitByBytes(messages, [0, 1, 2, 3], Number.MAX_SAFE_INTEGER);
+    expect(all).toEqual([0, 1, 2, 3]);
+    // A batch one byte over the budget is split; exactly at it is not.
+    const exact = await encodedBatchBytes(messages);
+    expect(splitByBytes(messages, [0, 1, 2, 3], exact)).toEqual([[0, 1, 2, 3]]);
+    expect(splitByBytes(messages, [0, 1, 2, 3], exact - 1)).toEqual([[0, 1, 2], [3]]);
+  });
+
+  test("split so no request passes the byte budget; an oversized message goes alone", () => {
+    const items = [message(400), message(400), message(400), message(5000), message(10)];
+    expect(splitByBytes(items, [0, 1, 2, 3, 4], 1000)).toEqual([[0, 1], [2], [3], [4]]);
+    expect(splitByBytes(items, [4, 0], 1000)).toEqual([[4, 0]]);
+  });
+});
