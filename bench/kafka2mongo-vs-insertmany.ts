@@ -1,0 +1,171 @@
+/**
+ * kafka2mongo against the sink's own limit, in one run on the local stack.
+ *
+ * 1. Produces N JSON messages of about 1 KB to a fresh 3-partition topic.
+ * 2. Sink limit: builds exactly the documents kafka2mongo would build and
+ *    inserts them with insertMany, same batch size, into a fresh collection
+ *    of the same server, one batch after another. No Kafka involved.
+ * 3. kafka2mongo --until-caught-up from that topic into another fresh collection.
+ * Prints both rates and their ratio (target: 0.9x or better).
+ *
+ * Usage: bun bench/kafka2mongo-vs-insertmany.ts [--messages 200000] [--batch-size 500]
+ * Needs the local stack (npm run stack:up).
+ */
+import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { MongoClient, type Document } from "mongodb";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { SourceRecord } from "../lib/engine/record.ts";
+import { kafkaDocumentProcessor } from "../lib/processors/kafka-document.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const { values } = parseArgs({
+  options: { messages: { type: "string", default: "200000" }, "batch-size": { type: "string", default: "500" } },
+});
+const MESSAGES = Number(values.messages);
+const BATCH = Number(values["batch-size"]);
+const PARTITIONS = 3;
+const DB = "toolkit_bench";
+const run = Date.now().toString(36);
+const topic = `bench-k2m-${run}`;
+
+/** A login event padded to about 1 KB, like a real event with a few nested fields. */
+function messageValue(i: number): string {
+  return JSON.stringify({
+    user_id: String(100_000 + i),
+    app_version: "2.3.0",
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    locale: "NE",
+    device_id: `0bcbfec0-02c4-496c-99ac-${String(i).padStart(12, "0")}`,
+    timestamp: 1742331926 + i,
+    device_type: i % 2 ? "android" : "ios",
+    attributes: { session: i % 97, tags: ["a", "b", "c"], note: "n".repeat(700) },
+  });
+}
+
+async function produceAll(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < MESSAGES; i += 2000) {
+    const messages = [];
+    for (let j = i; j < Math.min(MESSAGES, i + 2000); j++) messages.push({ key: `user-${j}`, value: messageValue(j) });
+    inFlight.push(producer.send({ topic, acks: -1, messages }));
+    if (inFlight.length >= 8) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+}
+
+/** The documents kafka2mongo makes from the same messages, same sizes and _id scheme. */
+function sameDocuments(): Document[] {
+  const toDocument = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" });
+  const documents: Document[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const key = Buffer.from(`user-${i}`);
+    const value = Buffer.from(messageValue(i));
+    const record: SourceRecord = {
+      topic: `${topic}-baseline`,
+      partition: i % PARTITIONS,
+      offset: String(Math.floor(i / PARTITIONS)),
+      key,
+      value,
+      headers: {},
+      timestamp: String(Date.now()),
+      size: key.length + value.length,
+    };
+    const outcome = toDocument(record);
+    if (outcome.kind === "write") documents.push(outcome.item);
+  }
+  return documents;
+}
+
+async function sinkLimit(mongo: MongoClient, documents: Document[]): Promise<number> {
+  const collection = mongo.db(DB).collection(`baseline_${run}`);
+  const started = performance.now();
+  for (let i = 0; i < documents.length; i += BATCH) {
+    await collection.insertMany(documents.slice(i, i + BATCH), { ordered: false });
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function kafka2mongo(): Promise<{ wallSeconds: number; summary: Record<string, number> }> {
+  const started = performance.now();
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      "tools/kafka2mongo.ts",
+      "--config",
+      "config/local-stack.ini",
+      "--topic",
+      topic,
+      "--group",
+      `${topic}-group`,
+      "--db",
+      DB,
+      "--collection",
+      `pipeline_${run}`,
+      "--batch-size",
+      String(BATCH),
+      "--log-interval",
+      "50000",
+      "--until-caught-up",
+      "--json",
+      "--log-dir",
+      "none",
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "inherit" },
+  );
+  const stdout = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error("kafka2mongo failed");
+  return { wallSeconds: (performance.now() - started) / 1000, summary: JSON.parse(stdout.trim().split("\n").pop()!) };
+}
+
+const kafka = new Kafka({ clientId: "bench", brokers: ["127.0.0.1:9092"], logLevel: logLevel.NOTHING });
+const mongo = new MongoClient("mongodb://127.0.0.1:27017/", { serverSelectionTimeoutMS: 10_000 });
+await mongo.connect();
+
+console.log(`producing ${MESSAGES} messages of ~${messageValue(0).length} bytes to ${topic} ...`);
+await produceAll(kafka);
+const documents = sameDocuments();
+
+console.log(`sink limit: insertMany of the same ${documents.length} documents, batches of ${BATCH} ...`);
+const baselineSeconds = await sinkLimit(mongo, documents);
+const baselineRate = MESSAGES / baselineSeconds;
+
+console.log("kafka2mongo --until-caught-up ...");
+const pipeline = await kafka2mongo();
+const landed = await mongo.db(DB).collection(`pipeline_${run}`).countDocuments();
+if (landed !== MESSAGES) throw new Error(`kafka2mongo landed ${landed} of ${MESSAGES} documents`);
+const pipelineRate = pipeline.summary.messages_per_sec!;
+const wallRate = MESSAGES / pipeline.wallSeconds;
+
+const result = {
+  messages: MESSAGES,
+  batch_size: BATCH,
+  value_bytes: messageValue(0).length,
+  sink_limit_msgs_per_sec: Math.round(baselineRate),
+  kafka2mongo_msgs_per_sec: pipelineRate,
+  kafka2mongo_wall_msgs_per_sec_incl_startup: Math.round(wallRate),
+  ratio: Number((pipelineRate / baselineRate).toFixed(3)),
+  ratio_incl_startup: Number((wallRate / baselineRate).toFixed(3)),
+};
+console.log(`
+sink limit (insertMany, no Kafka)     ${result.sink_limit_msgs_per_sec} msg/s  (${baselineSeconds.toFixed(1)} s)
+kafka2mongo (run, from its summary)   ${pipelineRate} msg/s
+kafka2mongo (wall clock, with start)  ${result.kafka2mongo_wall_msgs_per_sec_incl_startup} msg/s  (${pipeline.wallSeconds.toFixed(1)} s)
+ratio                                 ${result.ratio}x  (${result.ratio_incl_startup}x with start-up)  target >= 0.9x`);
+
+mkdirSync(resolve(ROOT, "bench/results"), { recursive: true });
+writeFileSync(resolve(ROOT, `bench/results/kafka2mongo-${run}.json`), JSON.stringify(result, null, 2));
+await mongo.db(DB).dropDatabase();
+await mongo.close();
+const admin = kafka.admin();
+await admin.connect();
+await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
+await admin.disconnect();

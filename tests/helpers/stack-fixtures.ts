@@ -1,0 +1,168 @@
+/**
+ * Fixtures for integration tests against the local stack (config/local-stack.ini):
+ * real Kafka and FerretDB clients, unique names, bulk produce and full reads,
+ * and tool processes that can be signalled mid-run.
+ *
+ * @example
+ * const topic = uniqueName("logins");
+ * await createTopic(topic, 3);
+ * await produceJson(topic, 10_000);
+ * const tool = startTool("tools/kafka2mongo.ts", ["--topic", topic, "--until-caught-up"]);
+ * expect(await tool.exited).toBe(0);
+ */
+import { Kafka, Partitioners, logLevel, type IHeaders, type KafkaMessage, type Message } from "kafkajs";
+import { MongoClient } from "mongodb";
+import { resolve } from "node:path";
+import { kafkaSection } from "../../lib/config/kafka-section.ts";
+import { mongoSection } from "../../lib/config/mongo-section.ts";
+import { loadConfigSource } from "../../lib/config/source.ts";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const STACK_CONFIG = resolve(ROOT, "config/local-stack.ini");
+const BUN = process.execPath;
+
+const source = loadConfigSource(STACK_CONFIG);
+export const localKafka = kafkaSection(source, "local_kafka");
+export const mongoConfig = mongoSection(source, "mongodb");
+
+let counter = 0;
+/** A name no earlier run used: tests share one long-lived stack. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${process.pid}-${counter++}`;
+}
+
+export function kafkaClient(brokers = localKafka.brokers): Kafka {
+  return new Kafka({ clientId: "tests", brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopic(topic: string, partitions: number, brokers?: string[]): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces raw messages in large batches, acknowledged by all replicas. */
+export async function produce(topic: string, messages: Message[], brokers?: string[]): Promise<void> {
+  const producer = kafkaClient(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 2000) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** `count` JSON messages `{seq, user_id, pad}` keyed by seq, spread over partitions by key. */
+export async function produceJson(topic: string, count: number, firstSeq = 0): Promise<void> {
+  const messages = Array.from({ length: count }, (_, i) => {
+    const seq = firstSeq + i;
+    return { key: `user-${seq}`, value: JSON.stringify({ seq, user_id: String(seq), pad: "x".repeat(200) }) };
+  });
+  await produce(topic, messages);
+}
+
+export type ReadMessage = KafkaMessage & { partition: number };
+
+/** Reads a topic from the beginning to its current end. */
+export async function readAll(topic: string, brokers?: string[]): Promise<ReadMessage[]> {
+  const kafka = kafkaClient(brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  const groupId = uniqueName("reader");
+  const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  const out: ReadMessage[] = [];
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await new Promise<void>((done) => {
+    if (remaining.size === 0) return done();
+    consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        out.push({ ...message, partition });
+        if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
+        if (remaining.size === 0) done();
+      },
+    });
+  });
+  await consumer.disconnect();
+  await admin.deleteGroups([groupId]).catch(() => {});
+  await admin.disconnect();
+  return out;
+}
+
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  return value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
+}
+
+export async function withMongo<T>(fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(mongoConfig.uri, { serverSelectionTimeoutMS: 20_000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export interface ToolProcess {
+  proc: ReturnType<typeof Bun.spawn>;
+  exited: Promise<number>;
+  stdout: Promise<string>;
+  stderr: Promise<string>;
+  /** What the tool has written to stderr so far. */
+  stderrSoFar(): string;
+}
+
+/** Starts a tool with the local stack's config and no log file. */
+export function startTool(tool: string, args: string[], env: Record<string, string> = {}): ToolProcess {
+  const proc = Bun.spawn([BUN, resolve(ROOT, tool), "--config", STACK_CONFIG, "--log-dir", "none", "--log-format", "json", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stderrText = "";
+  const stderr = (async () => {
+    const decoder = new TextDecoder();
+    for await (const bytes of proc.stderr as ReadableStream<Uint8Array>) stderrText += decoder.decode(bytes, { stream: true });
+    return stderrText;
+  })();
+  return {
+    proc,
+    exited: proc.exited,
+    stdout: new Response(proc.stdout as ReadableStream).text(),
+    stderr,
+    stderrSoFar: () => stderrText,
+  };
+}
+
+/** Committed messages in the last progress line a tool logged (JSON log format). */
+export function progressSoFar(tool: ToolProcess): number {
+  const lines = tool.stderrSoFar().split("\n").filter((l) => l.includes('"msg":"progress"'));
+  const last = lines[lines.length - 1];
+  return last ? Number(JSON.parse(last).messages) : 0;
+}
+
+/** Runs a tool to completion. */
+export async function runToolToEnd(tool: string, args: string[], env?: Record<string, string>) {
+  const run = startTool(tool, args, env);
+  const [code, stdout, stderr] = await Promise.all([run.exited, run.stdout, run.stderr]);
+  return { code, stdout, stderr };
+}
+
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
