@@ -54,6 +54,18 @@ export interface PipelineOptions<T> {
   onChunk?: (info: ChunkInfo) => void;
 }
 
+/** How a run goes: the part of the options every job on the engine takes from its flags. */
+export type RunSettings = Pick<
+  PipelineOptions<unknown>,
+  "onError" | "batchSize" | "maxMessages" | "untilCaughtUp" | "logInterval" | "log" | "signal"
+>;
+
+/** Just the run settings out of a job's options, to hand to runPipeline. */
+export function runSettings(options: RunSettings): RunSettings {
+  const { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal } = options;
+  return { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal };
+}
+
 export interface ChunkInfo {
   topic: string;
   partition: number;

@@ -17,7 +17,7 @@ import { CompressionTypes, type Admin } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import { runPipeline, type PipelineSummary } from "../engine/pipeline.ts";
+import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import type { Sink } from "../engine/sink.ts";
 import { UsageError } from "../errors.ts";
 import { createKafka, describeKafka } from "../kafka/client.ts";
@@ -28,7 +28,7 @@ import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 
 export type Compression = "none" | "gzip";
 
-export interface KafkaToKafkaOptions {
+export interface KafkaToKafkaOptions extends RunSettings {
   from: KafkaSection;
   to: KafkaSection;
   /** Source topics, or a pattern matched against the source's topics at start. */
@@ -39,16 +39,9 @@ export interface KafkaToKafkaOptions {
   partitioning: Partitioning;
   provenance: boolean;
   compression: Compression;
-  onError: "dlq" | "stop";
   /** Dead-letter topic on the source cluster; required when onError is "dlq". */
   dlqTopic?: string;
-  batchSize: number;
-  logInterval: number;
-  untilCaughtUp: boolean;
   fromBeginning: boolean;
-  maxMessages?: number;
-  log: Logger;
-  signal: AbortSignal;
 }
 
 export interface KafkaToKafkaResult {
@@ -134,13 +127,7 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       }),
       sink,
       deadLetters,
-      onError: options.onError,
-      batchSize: options.batchSize,
-      maxMessages: options.maxMessages,
-      untilCaughtUp: options.untilCaughtUp,
-      logInterval: options.logInterval,
-      log,
-      signal: options.signal,
+      ...runSettings(options),
       // One write at a time: a later chunk of a partition must never land before an earlier one.
       sinkConcurrency: 1,
     });

@@ -12,14 +12,13 @@ import type { KafkaSection } from "../config/kafka-section.ts";
 import type { MongoSection } from "../config/mongo-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import { runPipeline, type PipelineSummary } from "../engine/pipeline.ts";
+import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import { createKafka } from "../kafka/client.ts";
-import type { Logger } from "../log/logger.ts";
 import { createMongoClient, describeMongo } from "../mongo/client.ts";
 import { kafkaDocumentProcessor, type IdStrategy, type ValueFormat } from "../processors/kafka-document.ts";
 import { mongoSink } from "../sinks/mongo.ts";
 
-export interface KafkaToMongoOptions {
+export interface KafkaToMongoOptions extends RunSettings {
   kafka: KafkaSection;
   mongo: MongoSection;
   topic: string;
@@ -27,16 +26,9 @@ export interface KafkaToMongoOptions {
   database: string;
   collection: string;
   dlqTopic: string;
-  onError: "dlq" | "stop";
   idStrategy: IdStrategy;
   valueFormat: ValueFormat;
-  batchSize: number;
-  logInterval: number;
-  untilCaughtUp: boolean;
   fromBeginning: boolean;
-  maxMessages?: number;
-  log: Logger;
-  signal: AbortSignal;
 }
 
 export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<PipelineSummary> {
@@ -64,13 +56,7 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       processor: kafkaDocumentProcessor({ idStrategy: options.idStrategy, valueFormat: options.valueFormat }),
       sink: mongoSink(mongoClient.db(options.database).collection(options.collection)),
       deadLetters,
-      onError: options.onError,
-      batchSize: options.batchSize,
-      maxMessages: options.maxMessages,
-      untilCaughtUp: options.untilCaughtUp,
-      logInterval: options.logInterval,
-      log,
-      signal: options.signal,
+      ...runSettings(options),
     });
   } finally {
     await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
