@@ -112,8 +112,17 @@ async function readTopic(brokers: string[], topic: string): Promise<Partitions> 
 async function endOffsetTotal(brokers: string[], topic: string): Promise<number> {
   return withAdmin(brokers, async (admin) => {
     if (!(await admin.listTopics()).includes(topic)) return 0;
-    const ends = await admin.fetchTopicOffsets(topic);
-    return ends.reduce((sum, e) => sum + Number(e.high), 0);
+    // A topic the tool has just created is listed before its partitions have
+    // leaders; the broker answers NOT_LEADER (retriable) for a moment.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ends = await admin.fetchTopicOffsets(topic);
+        return ends.reduce((sum, e) => sum + Number(e.high), 0);
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 50) throw error;
+        await Bun.sleep(100);
+      }
+    }
   });
 }
 
