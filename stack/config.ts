@@ -2,6 +2,7 @@
  * Paths, ports and the Server shape shared by the stack.ts modules.
  */
 import { join, resolve } from "node:path";
+import { UsageError } from "../lib/errors.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const STACK_DIR = join(ROOT, ".stack");
@@ -14,9 +15,6 @@ export const START_TIMEOUT_MS = 90_000;
 export const LOCK_TIMEOUT_MS = 600_000;
 /** Grace between SIGTERM and SIGKILL on `down`; Kafka flushes and closes its logs. */
 export const STOP_GRACE_MS = 20_000;
-
-/** Bad invocation (unknown subcommand, bad port variable): exit code 2. */
-export class UsageError extends Error {}
 
 function envPort(name: string, fallback: number): number {
   const raw = process.env[name];

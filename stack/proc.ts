@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { createConnection } from "node:net";
+import { sleep } from "../lib/backoff.ts";
 
 /** Starts argv in its own session so it outlives the bun process; returns the pid. */
 export function startDetached(argv: string[], opts: { cwd: string; logFile: string; env?: Record<string, string> }): number {
@@ -89,7 +90,6 @@ export function removePid(pidFile: string): void {
   rmSync(pidFile, { force: true });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL after graceMs. Returns how the process ended. */
 export async function stopProcess(pid: number, marker: string, graceMs: number): Promise<"terminated" | "killed" | "gone"> {

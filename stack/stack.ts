@@ -22,11 +22,13 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import { LOCK_TIMEOUT_MS, ROOT, START_TIMEOUT_MS, STACK_DIR, STOP_GRACE_MS, UsageError, ports, type Server } from "./config.ts";
+import { LOCK_TIMEOUT_MS, ROOT, START_TIMEOUT_MS, STACK_DIR, STOP_GRACE_MS, ports, type Server } from "./config.ts";
+import { UsageError } from "../lib/errors.ts";
 import { ferretdbServer } from "./ferretdb.ts";
 import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
-import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, sleep, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
+import { sleep } from "../lib/backoff.ts";
+import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
 
 // kafkajs 2.2.4 calls setTimeout(fn, -Date.now()) whenever a request queue is
 // idle (tulios/kafkajs#1751), and Bun prints a TimeoutNegativeWarning for each

@@ -7,7 +7,7 @@ import { runTool } from "../lib/cli/run.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { checkMongoHealth, formatMongoHealth } from "../lib/inspect/mongo-health.ts";
 import { createMongoClient, describeMongo } from "../lib/mongo/client.ts";
-import { sleep } from "../lib/produce/sleep.ts";
+import { sleep } from "../lib/backoff.ts";
 
 const spec = defineTool({
   name: "mongo-health",

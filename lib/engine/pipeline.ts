@@ -23,7 +23,7 @@ import { CommitOrder } from "./commit-order.ts";
 import type { DeadLetter, DeadLetterTopic } from "./dead-letter.ts";
 import type { KafkaSource } from "./kafka-source.ts";
 import { recordRef, toSourceRecord, type Outcome, type Processor, type SourceRecord } from "./record.ts";
-import { backoffDelay, sleep, type BackoffOptions } from "./retry.ts";
+import { backoffDelay, sleep, type BackoffOptions } from "../backoff.ts";
 import { TransientSinkError, type Sink } from "./sink.ts";
 
 export interface PipelineOptions<T> {

@@ -19,7 +19,7 @@ import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { pacingDelayMs } from "./pacing.ts";
 import { retryWithBackoff } from "./retry.ts";
-import { sleep } from "./sleep.ts";
+import { sleep } from "../backoff.ts";
 
 export type Acks = -1 | 0 | 1;
 export type StopReason = "count" | "duration" | "signal" | "failure";

@@ -9,7 +9,7 @@
  *   onRetry: (attempt, delayMs, error) => log.warn("retrying", { attempt, delayMs, error }),
  * });
  */
-import { sleep } from "./sleep.ts";
+import { sleep } from "../backoff.ts";
 
 export interface RetryOptions {
   retries: number;

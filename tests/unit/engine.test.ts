@@ -3,7 +3,7 @@ import { BoundedQueue } from "../../lib/engine/bounded-queue.ts";
 import { CommitOrder } from "../../lib/engine/commit-order.ts";
 import { deadLetterMessage, DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
-import { backoffDelay } from "../../lib/engine/retry.ts";
+import { backoffDelay } from "../../lib/backoff.ts";
 
 describe("CommitOrder", () => {
   test("releases a partition's chunks only in consumption order", () => {

@@ -5,7 +5,7 @@ import { fastDefaultPartitioner, murmur2 } from "../../lib/produce/partitioner.t
 import { batchSizeForRate, pacingDelayMs, rateFromInterval } from "../../lib/produce/pacing.ts";
 import { splitByBytes } from "../../lib/produce/produce.ts";
 import { backoffDelayMs, retryWithBackoff } from "../../lib/produce/retry.ts";
-import { sleep } from "../../lib/produce/sleep.ts";
+import { sleep } from "../../lib/backoff.ts";
 
 describe("pacing", () => {
   test("waits until the schedule catches up, never a negative time", () => {
