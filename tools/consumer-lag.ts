@@ -6,7 +6,8 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { UsageError } from "../lib/errors.ts";
-import { fetchGroupLag, formatGroupLag, type TopicOffsetsEntry } from "../lib/inspect/consumer-lag.ts";
+import { fetchGroupLag, formatGroupLag } from "../lib/inspect/consumer-lag.ts";
+import type { TopicOffsetsEntry } from "../lib/kafka/lag.ts";
 import { createKafka, describeKafka } from "../lib/kafka/client.ts";
 
 const spec = defineTool({

@@ -7,9 +7,10 @@
  * @example
  * const source = await openKafkaSource({ kafka, groupId: "g", topics: ["logins"], resetToEarliest: false, log });
  * await source.commit("logins", 0, "1234"); // next offset to read
- * const { total } = await source.lag();
+ * const lag = await source.lag();
  */
 import type { Admin, Consumer, Kafka } from "kafkajs";
+import { topicLag, type TopicLag } from "../kafka/lag.ts";
 import type { Logger } from "../log/logger.ts";
 
 export interface KafkaSourceOptions {
@@ -24,14 +25,6 @@ export interface KafkaSourceOptions {
   maxWaitMs?: number;
 }
 
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  committed: string;
-  end: string;
-  lag: number;
-}
-
 export interface KafkaSource {
   readonly consumer: Consumer;
   readonly groupId: string;
@@ -39,8 +32,8 @@ export interface KafkaSource {
   /** Partitions this member owns, by topic; undefined until the group is joined. */
   assignment(): Record<string, number[]> | undefined;
   commit(topic: string, partition: number, nextOffset: string): Promise<void>;
-  /** Lag per partition from the broker's committed and end offsets. */
-  lag(onlyAssigned?: boolean): Promise<{ total: number; partitions: PartitionLag[] }>;
+  /** Total lag from the broker's committed and end offsets, of this member's partitions or of all. */
+  lag(onlyAssigned?: boolean): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -84,9 +77,13 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
         await connected.commitOffsets([{ topic, partition, offset: nextOffset }]);
       },
       async lag(onlyAssigned = false) {
-        const partitions = await groupLag(admin, groupId, topics);
-        const mine = onlyAssigned && assigned ? partitions.filter((p) => assigned?.[p.topic]?.includes(p.partition)) : partitions;
-        return { total: mine.reduce((sum, p) => sum + p.lag, 0), partitions: mine };
+        let total = 0;
+        for (const topic of await groupLag(admin, groupId, topics)) {
+          for (const p of topic.partitions) {
+            if (!onlyAssigned || !assigned || assigned[topic.topic]?.includes(p.partition)) total += p.lag;
+          }
+        }
+        return total;
       },
       async close() {
         await connected.disconnect();
@@ -122,22 +119,12 @@ async function resetGroup(admin: Admin, groupId: string, topics: string[], log: 
   log.info("reset group to earliest offsets", { group: groupId, topics });
 }
 
-/** Committed offset, end offset and lag of every partition of `topics` for a group. */
-export async function groupLag(admin: Admin, groupId: string, topics: string[]): Promise<PartitionLag[]> {
+async function groupLag(admin: Admin, groupId: string, topics: string[]): Promise<TopicLag[]> {
   const [committed, ends] = await Promise.all([
     admin.fetchOffsets({ groupId, topics }),
-    Promise.all(topics.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) }))),
+    Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic))),
   ]);
-  const result: PartitionLag[] = [];
-  for (const { topic, offsets } of ends) {
-    const group = committed.find((c) => c.topic === topic);
-    for (const { partition, high, low } of offsets) {
-      const done = group?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-      const from = BigInt(done) >= 0n ? BigInt(done) : BigInt(low);
-      result.push({ topic, partition, committed: done, end: high, lag: Number(BigInt(high) - from) });
-    }
-  }
-  return result;
+  return topics.map((topic, i) => topicLag(topic, committed.find((c) => c.topic === topic)?.partitions ?? [], ends[i] ?? []));
 }
 
 function describeAssignment(assignment: Record<string, number[]>): string {

@@ -307,7 +307,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
       await sleep(CAUGHT_UP_CHECK_MS, stopController.signal);
       if (stopReason || queue.size > 0 || inFlight > 0 || !source.assignment()) continue;
       try {
-        const { total } = await source.lag(true);
+        const total = await source.lag(true);
         progress.setLag(total);
         if (total === 0 && queue.size === 0 && inFlight === 0) stop("caught-up");
       } catch (error) {
@@ -330,10 +330,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   options.signal.removeEventListener("abort", onAbort);
 
   await source.consumer.stop();
-  const lag = await source
-    .lag()
-    .then((l) => l.total)
-    .catch(() => undefined);
+  const lag = await source.lag().catch(() => undefined);
   const totals = progress.stop();
   return {
     ...counts,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { partitionLag, topicLag } from "../../lib/inspect/consumer-lag.ts";
+import { partitionLag, topicLag } from "../../lib/kafka/lag.ts";
 import { decodeValue } from "../../lib/inspect/decode-value.ts";
 import { toInteger } from "../../lib/inspect/landed-offsets.ts";
 import { OffsetCounts, reconcile } from "../../lib/inspect/reconcile.ts";
