@@ -18,7 +18,7 @@ import {
 } from "../lib/generate/generator.ts";
 import { createKafka, describeKafka } from "../lib/kafka/client.ts";
 import { createProgress } from "../lib/log/progress.ts";
-import { ensureTopic } from "../lib/produce/ensure-topic.ts";
+import { ensureTopic } from "../lib/kafka/topics.ts";
 import { batchSizeForRate, rateFromInterval } from "../lib/produce/pacing.ts";
 import { fastDefaultPartitioner } from "../lib/produce/partitioner.ts";
 import { produceMessages, type Acks } from "../lib/produce/produce.ts";

@@ -7,7 +7,8 @@
  * const dlq = await openDeadLetterTopic(kafka, "logins.dlq", log);
  * await dlq.send([{ record, reason: "invalid JSON: Unexpected token", stage: "parse" }]);
  */
-import { Partitioners, type Admin, type IHeaders, type Kafka, type Message, type Producer } from "kafkajs";
+import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from "kafkajs";
+import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SourceRecord } from "./record.ts";
 
@@ -61,7 +62,10 @@ export async function openDeadLetterTopic(kafka: Kafka, topic: string, log: Logg
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopic(admin, topic, log);
+    if ((await ensureTopic(admin, topic)).created) log.info("created dead-letter topic", { topic });
+  } catch (error) {
+    // Without create permission the broker may still auto-create it on first send.
+    log.warn("could not create dead-letter topic; relying on auto-creation", { topic, error: String(error) });
   } finally {
     await admin.disconnect();
   }
@@ -75,16 +79,4 @@ export async function openDeadLetterTopic(kafka: Kafka, topic: string, log: Logg
     },
     close: () => producer.disconnect(),
   };
-}
-
-async function ensureTopic(admin: Admin, topic: string, log: Logger): Promise<void> {
-  const existing = await admin.listTopics();
-  if (existing.includes(topic)) return;
-  try {
-    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
-    log.info("created dead-letter topic", { topic });
-  } catch (error) {
-    // Without create permission the broker may still auto-create it on first send.
-    log.warn("could not create dead-letter topic; relying on auto-creation", { topic, error: String(error) });
-  }
 }

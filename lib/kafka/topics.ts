@@ -1,9 +1,10 @@
 /**
- * Topic helpers for replication: partition counts, creating a missing
- * destination topic like its source, and refusing a destination that cannot
- * keep the source's partitions.
+ * Topic helpers: creating a topic that is missing, and for replication,
+ * partition counts, creating a missing destination topic like its source,
+ * and refusing a destination that cannot keep the source's partitions.
  *
  * @example
+ * const { created } = await ensureTopic(admin, "logins", { partitions: 3 });
  * const plan = await prepareDestinationTopics({
  *   source: sourceAdmin, destination: destAdmin, destinationName: "[local_kafka]",
  *   pairs: [{ source: "logins", destination: "remote.logins" }], needPartitions: true, log,
@@ -12,6 +13,39 @@
  */
 import { ConfigResourceTypes, type Admin } from "kafkajs";
 import type { Logger } from "../log/logger.ts";
+
+export interface EnsureTopicResult {
+  created: boolean;
+  partitions: number;
+}
+
+/**
+ * Creates a topic when it does not exist yet, so a client never depends on
+ * the broker's auto-creation (which would ignore the partition count).
+ * Without `partitions` the broker's default count is used.
+ */
+export async function ensureTopic(
+  admin: Admin,
+  topic: string,
+  options: { partitions?: number; timeoutMs?: number } = {},
+): Promise<EnsureTopicResult> {
+  if (!(await admin.listTopics()).includes(topic)) {
+    // false means someone else created it between the two calls; also fine.
+    const created = await admin.createTopics({
+      topics: [{ topic, ...(options.partitions ? { numPartitions: options.partitions } : {}) }],
+      waitForLeaders: true,
+      timeout: options.timeoutMs ?? 10_000,
+    });
+    if (created && options.partitions) return { created: true, partitions: options.partitions };
+    if (created) return { created: true, partitions: await partitionCount(admin, topic) };
+  }
+  return { created: false, partitions: await partitionCount(admin, topic) };
+}
+
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  return metadata.topics[0]?.partitions.length ?? 0;
+}
 
 /** Topic configs a created destination topic takes over from its source, when the source sets them. */
 export const COPIED_TOPIC_CONFIGS = ["cleanup.policy", "retention.ms", "retention.bytes", "max.message.bytes", "min.compaction.lag.ms"] as const;
