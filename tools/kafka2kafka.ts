@@ -69,8 +69,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const run = pipelineRunFlags(flags);
-  const batchSize = flags.int("batch-size", DEFAULT_BATCH_SIZE, { min: 1, max: 100_000 });
+  const run = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
   const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
   const partitioning = flags.choice("partitioning", ["preserve", "key"] as const, "preserve");
   const compression = flags.choice("compression", ["none", "gzip"] as const, "none");
@@ -92,7 +91,7 @@ await runTool(spec, async (flags, ctx) => {
     if (topics.length === 0) throw new UsageError(`--topic is required ([${from.name}] has no default_consumer_topic)`);
   }
   const destinationTopic = destinationNaming(topics, { destTopic: flags.string("dest-topic"), prefix: flags.string("prefix") });
-  const groupId = run.groupId ?? from.defaultGroupId;
+  const groupId = flags.string("group") ?? from.defaultGroupId;
   if (!groupId) throw new UsageError(`--group is required ([${from.name}] has no default_consumer_group_id)`);
   const dlqTopic = flags.string("dlq-topic") ?? (Array.isArray(topics) && topics.length === 1 ? `${topics[0]}.dlq` : "kafka2kafka.dlq");
 
@@ -106,7 +105,6 @@ await runTool(spec, async (flags, ctx) => {
     on_error: onError,
   });
   const result = await kafkaToKafka({
-    // First, so the resolved values below win over run's raw flags (run.groupId is undefined without --group).
     ...run,
     from,
     to,
@@ -118,14 +116,13 @@ await runTool(spec, async (flags, ctx) => {
     compression,
     onError,
     dlqTopic,
-    batchSize,
     log: ctx.log,
     signal: ctx.signal,
   });
   const { summary } = result;
   reportSummary(summary, {
     log: ctx.log,
-    json: run.json,
+    json: flags.bool("json"),
     written: "copied",
     duplicatesText: "duplicates allowed by at-least-once (not detected)",
     extra: {

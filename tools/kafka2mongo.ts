@@ -53,7 +53,7 @@ await runTool(spec, async (flags, ctx) => {
   const mongo = mongoSection(ctx.config(), flags.string("mongo", "mongodb"));
 
   const topic = flags.string("topic") ?? kafka.defaultConsumerTopic;
-  const groupId = run.groupId ?? kafka.defaultGroupId;
+  const groupId = flags.string("group") ?? kafka.defaultGroupId;
   const database = flags.string("db") ?? mongo.defaultDatabase;
   const collection = flags.string("collection") ?? mongo.defaultCollection;
   if (!topic) throw new UsageError(`--topic is required ([${kafka.name}] has no default_consumer_topic)`);
@@ -73,15 +73,11 @@ await runTool(spec, async (flags, ctx) => {
     onError,
     idStrategy,
     valueFormat,
-    fromBeginning: run.fromBeginning,
-    batchSize: run.batchSize,
-    logInterval: run.logInterval,
-    untilCaughtUp: run.untilCaughtUp,
-    maxMessages: run.maxMessages,
+    ...run,
     log: ctx.log,
     signal: ctx.signal,
   });
-  reportSummary(summary, { log: ctx.log, json: run.json, written: "inserted", extra: { collection: `${database}.${collection}` } });
+  reportSummary(summary, { log: ctx.log, json: flags.bool("json"), written: "inserted", extra: { collection: `${database}.${collection}` } });
   if (summary.error) throw summary.error;
   return 0;
 });

@@ -5,6 +5,7 @@
  * @example
  * const spec = defineTool({ ..., options: { ...PIPELINE_OPTIONS, topic: {...} } });
  * const run = pipelineRunFlags(flags); // { batchSize: 500, untilCaughtUp: false, ... }
+ * await job({ ...run, groupId: flags.string("group") ?? section.defaultGroupId, ... });
  */
 import type { Flags, OptionSpec } from "./flags.ts";
 
@@ -21,24 +22,26 @@ export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "Print the final summary as JSON on stdout" },
 };
 
+/**
+ * How the engine runs, from the flags: only values every job passes on as they
+ * are. --group and --json are read by the tools, which resolve the group
+ * against the config, so nothing here can overwrite a resolved value with
+ * undefined when spread into a job's options.
+ */
 export interface PipelineRunFlags {
-  groupId?: string;
   fromBeginning: boolean;
   batchSize: number;
   logInterval: number;
   untilCaughtUp: boolean;
   maxMessages?: number;
-  json: boolean;
 }
 
-export function pipelineRunFlags(flags: Flags): PipelineRunFlags {
+export function pipelineRunFlags(flags: Flags, defaults: { batchSize: number } = { batchSize: 500 }): PipelineRunFlags {
   return {
-    groupId: flags.string("group"),
     fromBeginning: flags.bool("from-beginning"),
-    batchSize: flags.int("batch-size", 500, { min: 1, max: 100_000 }),
+    batchSize: flags.int("batch-size", defaults.batchSize, { min: 1, max: 100_000 }),
     logInterval: flags.int("log-interval", 1000, { min: 1 }),
     untilCaughtUp: flags.bool("until-caught-up"),
     maxMessages: flags.int("max-messages", undefined, { min: 1 }),
-    json: flags.bool("json"),
   };
 }
