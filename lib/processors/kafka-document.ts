@@ -61,8 +61,9 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
   const id = documentId(record, key, idStrategy);
   if (id === undefined) return { kind: "dead", reason: "message has no key, needed by --id-strategy key", stage: "parse" };
 
-  const document: Document = {
-    ...body,
+  // body is a fresh object parsed for this record alone, so the metadata is
+  // added in place: a spread would copy every field of every message again.
+  const document: Document = Object.assign(body, {
     _id: id,
     _kafka_key: key,
     _kafka_topic: record.topic,
@@ -71,7 +72,7 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
     _kafka_timestamp: new Date(Number(record.timestamp)),
     _kafka_headers: decodeHeaders(record.headers),
     _processed_at: processedAt,
-  };
+  });
   if (record.size > SIZE_CHECK_FROM_BYTES) {
     const size = BSON.calculateObjectSize(document);
     if (size > MAX_DOCUMENT_BYTES) {
