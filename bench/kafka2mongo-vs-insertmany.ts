@@ -23,6 +23,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { SourceRecord } from "../lib/engine/record.ts";
 import { kafkaDocumentProcessor } from "../lib/processors/kafka-document.ts";
+import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const { values } = parseArgs({
@@ -142,6 +143,7 @@ async function kafka2mongo(round: number): Promise<{ wallSeconds: number; summar
   return { wallSeconds: (performance.now() - started) / 1000, summary: JSON.parse(stdout.trim().split("\n").pop()!) };
 }
 
+ignoreKafkajsNegativeTimeouts();
 const kafka = new Kafka({ clientId: "bench", brokers: ["127.0.0.1:9092"], logLevel: logLevel.NOTHING });
 const mongo = new MongoClient("mongodb://127.0.0.1:27017/", { serverSelectionTimeoutMS: 10_000 });
 await mongo.connect();

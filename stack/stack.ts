@@ -28,19 +28,10 @@ import { ferretdbServer } from "./ferretdb.ts";
 import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
 import { sleep } from "../lib/backoff.ts";
+import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
 
-// kafkajs 2.2.4 calls setTimeout(fn, -Date.now()) whenever a request queue is
-// idle (tulios/kafkajs#1751), and Bun prints a TimeoutNegativeWarning for each
-// client. A negative delay already means 1 ms, so clamping it changes nothing
-// but the noise. Patched here, in the entry point, so importing a stack module
-// elsewhere changes nothing.
-const rawSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = Object.assign(
-  (handler: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
-    rawSetTimeout(handler, ms !== undefined && ms < 1 ? 1 : ms, ...args),
-  rawSetTimeout,
-) as typeof setTimeout;
+ignoreKafkajsNegativeTimeouts();
 
 const USAGE = "usage: bun stack/stack.ts install | up | down [--clean] | status";
 

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
+import { ignoreKafkajsNegativeTimeouts } from "./timer-warning.ts";
 
 export interface KafkaClientOptions {
   /** How long to wait for a TCP connection and for SASL, per attempt. */
@@ -33,20 +34,6 @@ export function createKafka(section: KafkaSection, log: Logger, options: KafkaCl
     logCreator: () => (entry) => forwardKafkaLog(log, section.name, entry),
   };
   return new Kafka(config);
-}
-
-let warningFilterInstalled = false;
-
-// kafkajs 2.2.4's request queue schedules setTimeout(fn, throttledUntil - now)
-// with throttledUntil = -1, which Bun reports as a TimeoutNegativeWarning on
-// every run. The timer still works (it fires after 1 ms); only the noise goes.
-function ignoreKafkajsNegativeTimeouts(): void {
-  if (warningFilterInstalled) return;
-  warningFilterInstalled = true;
-  process.removeAllListeners("warning");
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") process.stderr.write(`${warning.name}: ${warning.message}\n`);
-  });
 }
 
 /** Brokers and auth mode, for logs; never the password. */
