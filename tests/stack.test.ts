@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type SASLOptions } from "kafkajs";
 import { MongoClient } from "mongodb";
+import { waitForTopicMetadata } from "./helpers/stack-fixtures.ts";
 
 const port = (name: string, fallback: number): number => Number(process.env[name] || fallback);
 const LOCAL = `127.0.0.1:${port("STACK_LOCAL_KAFKA_PORT", 9092)}`;
@@ -31,6 +32,7 @@ async function roundTrip(client: Kafka, topic: string): Promise<string> {
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await waitForTopicMetadata(admin, topic);
   } finally {
     await admin.disconnect();
   }

@@ -12,7 +12,7 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
-const BUN = resolve(REPO_ROOT, "node_modules/.bin/bun");
+export const BUN = resolve(REPO_ROOT, "node_modules/.bin/bun");
 
 export interface RunToolOptions {
   /** Kill the tool after this long; default 120 s. */

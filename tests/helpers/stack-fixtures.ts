@@ -10,16 +10,18 @@
  * const tool = startTool("tools/kafka2mongo.ts", ["--topic", topic, "--until-caught-up"]);
  * expect(await tool.exited).toBe(0);
  */
-import { Kafka, Partitioners, logLevel, type IHeaders, type KafkaMessage, type Message } from "kafkajs";
+import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type KafkaMessage, type Message } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { resolve } from "node:path";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { mongoSection } from "../../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
+import { BUN, REPO_ROOT, runTool } from "./run-tool.ts";
 
-export const ROOT = resolve(import.meta.dir, "../..");
+export const ROOT = REPO_ROOT;
 export const STACK_CONFIG = resolve(ROOT, "config/local-stack.ini");
-const BUN = process.execPath;
+/** Flags every tool run in the tests gets: the stack's config, JSON logs, no log file. */
+const STACK_FLAGS = ["--config", STACK_CONFIG, "--log-dir", "none", "--log-format", "json"];
 
 const source = loadConfigSource(STACK_CONFIG);
 export const localKafka = kafkaSection(source, "local_kafka");
@@ -35,13 +37,42 @@ export function kafkaClient(brokers = localKafka.brokers): Kafka {
   return new Kafka({ clientId: "tests", brokers, logLevel: logLevel.NOTHING });
 }
 
-export async function createTopic(topic: string, partitions: number, brokers?: string[]): Promise<void> {
+export async function withAdmin<T>(brokers: string[] | undefined, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    return await fn(admin);
   } finally {
     await admin.disconnect();
+  }
+}
+
+export async function createTopic(
+  topic: string,
+  partitions: number,
+  brokers?: string[],
+  configEntries: { name: string; value: string }[] = [],
+): Promise<void> {
+  await withAdmin(brokers, async (admin) => {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true });
+    await waitForTopicMetadata(admin, topic);
+  });
+}
+
+/**
+ * Waits until the broker serves a topic's metadata with a leader for every
+ * partition. A freshly started KRaft broker (as in CI) can answer
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after createTopics returned.
+ */
+export async function waitForTopicMetadata(admin: Admin, topic: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      if (topics[0]?.partitions.every((p) => p.leader >= 0)) return;
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= 100) throw error;
+    }
+    await Bun.sleep(100);
   }
 }
 
@@ -123,7 +154,7 @@ export interface ToolProcess {
 
 /** Starts a tool with the local stack's config and no log file. */
 export function startTool(tool: string, args: string[], env: Record<string, string> = {}): ToolProcess {
-  const proc = Bun.spawn([BUN, resolve(ROOT, tool), "--config", STACK_CONFIG, "--log-dir", "none", "--log-format", "json", ...args], {
+  const proc = Bun.spawn([BUN, resolve(ROOT, tool), ...STACK_FLAGS, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdout: "pipe",
@@ -151,11 +182,9 @@ export function progressSoFar(tool: ToolProcess): number {
   return last ? Number(JSON.parse(last).messages) : 0;
 }
 
-/** Runs a tool to completion. */
-export async function runToolToEnd(tool: string, args: string[], env?: Record<string, string>) {
-  const run = startTool(tool, args, env);
-  const [code, stdout, stderr] = await Promise.all([run.exited, run.stdout, run.stderr]);
-  return { code, stdout, stderr };
+/** Runs a tool to completion with the stack's config. */
+export function runToolToEnd(tool: string, args: string[], env?: Record<string, string>) {
+  return runTool(tool, [...STACK_FLAGS, ...args], { env });
 }
 
 export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {

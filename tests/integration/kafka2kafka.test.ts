@@ -7,51 +7,19 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { Kafka, logLevel, type IHeaders, type KafkaMessage, type Message } from "kafkajs";
+import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
 import { PROVENANCE_HEADERS } from "../../lib/processors/replicate.ts";
 import { REPO_ROOT, runTool } from "../helpers/run-tool.ts";
+import { createTopic, kafkaClient, produce, uniqueName, withAdmin } from "../helpers/stack-fixtures.ts";
 
 const TOOL = "tools/kafka2kafka.ts";
 const CONFIG = resolve(REPO_ROOT, "config/local-stack.ini");
 const stackConfig = loadConfigSource(CONFIG);
 const REMOTE = kafkaSection(stackConfig, "remote_kafka").brokers;
 const LOCAL = kafkaSection(stackConfig, "local_kafka").brokers;
-
-let counter = 0;
-function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${process.pid}-${counter++}`;
-}
-
-function client(brokers: string[]): Kafka {
-  return new Kafka({ clientId: "k2k-tests", brokers, logLevel: logLevel.NOTHING });
-}
-
-async function withAdmin<T>(brokers: string[], fn: (admin: ReturnType<Kafka["admin"]>) => Promise<T>): Promise<T> {
-  const admin = client(brokers).admin();
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function createTopic(brokers: string[], topic: string, partitions: number, configEntries: { name: string; value: string }[] = []) {
-  await withAdmin(brokers, (admin) => admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true }));
-}
-
-async function produce(brokers: string[], topic: string, messages: Message[]): Promise<void> {
-  const producer = client(brokers).producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 /**
  * Messages spread over `partitions` by explicit partition, with binary keys
@@ -82,7 +50,7 @@ type Partitions = Map<number, KafkaMessage[]>;
 
 /** Reads a topic to its current end: messages per partition, in offset order. */
 async function readTopic(brokers: string[], topic: string): Promise<Partitions> {
-  const kafka = client(brokers);
+  const kafka = kafkaClient(brokers);
   const ends = await withAdmin(brokers, (admin) => admin.fetchTopicOffsets(topic));
   const out: Partitions = new Map(ends.map((e) => [e.partition, []]));
   const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
@@ -198,8 +166,8 @@ function headerText(headers: IHeaders | undefined, name: string): string | undef
 
 async function sourceTopic(count: number, partitions = 3, valueBytes?: number) {
   const topic = uniqueName("k2k");
-  await createTopic(REMOTE, topic, partitions);
-  if (count > 0) await produce(REMOTE, topic, testMessages(count, partitions, valueBytes));
+  await createTopic(topic, partitions, REMOTE);
+  if (count > 0) await produce(topic, testMessages(count, partitions, valueBytes), REMOTE);
   return { topic, group: `${topic}-group` };
 }
 
@@ -303,7 +271,7 @@ describe("kafka2kafka", () => {
       // Every third message was copied here from the local cluster earlier.
       headers: i % 3 === 0 ? { [PROVENANCE_HEADERS.cluster]: localId, keep: "x" } : { keep: "x" },
     }));
-    await produce(REMOTE, topic, messages);
+    await produce(topic, messages, REMOTE);
 
     const run = await k2k(["--topic", topic, "--group", group, "--prefix", "remote.", "--provenance-headers", "--until-caught-up", "--json"]);
     expect(run.code).toBe(0);
@@ -328,8 +296,8 @@ describe("kafka2kafka", () => {
 
   test("preserve refuses a destination with fewer partitions before copying; key partitioning accepts it", async () => {
     const { topic, group } = await sourceTopic(0, 3);
-    await produce(REMOTE, topic, Array.from({ length: 30 }, (_, i) => ({ partition: i % 3, key: `user-${i % 5}`, value: `#${i};` })));
-    await createTopic(LOCAL, topic, 1);
+    await produce(topic, Array.from({ length: 30 }, (_, i) => ({ partition: i % 3, key: `user-${i % 5}`, value: `#${i};` })), REMOTE);
+    await createTopic(topic, 1, LOCAL);
 
     const refused = await k2k(["--topic", topic, "--group", group, "--until-caught-up"]);
     expect(refused.code).toBe(1);
@@ -348,8 +316,8 @@ describe("kafka2kafka", () => {
   test("a message the destination refuses as too large goes to the dead-letter topic; the rest is copied", async () => {
     const { topic, group } = await sourceTopic(0, 1);
     const messages: Message[] = Array.from({ length: 11 }, (_, i) => ({ key: `k${i}`, value: i === 5 ? Buffer.alloc(20_000, 7) : `#${i};small` }));
-    await produce(REMOTE, topic, messages);
-    await createTopic(LOCAL, topic, 1, [{ name: "max.message.bytes", value: "4096" }]);
+    await produce(topic, messages, REMOTE);
+    await createTopic(topic, 1, LOCAL, [{ name: "max.message.bytes", value: "4096" }]);
 
     const run = await k2k(["--topic", topic, "--group", group, "--until-caught-up", "--json"]);
     expect(run.code).toBe(0);
