@@ -4,37 +4,27 @@
  * consumer-lag, run as subprocesses the way a user or cron runs them.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel, type Admin } from "kafkajs";
+import type { Admin } from "kafkajs";
 import { MongoClient, type Document } from "mongodb";
-import { kafkaSection } from "../../lib/config/kafka-section.ts";
-import { mongoSection } from "../../lib/config/mongo-section.ts";
-import { loadConfigSource } from "../../lib/config/source.ts";
 import { BAD_KINDS, createGenerator } from "../../lib/generate/generator.ts";
 import type { VerifyReport } from "../../lib/inspect/verify-report.ts";
-import { REPO_ROOT, runTool } from "../helpers/run-tool.ts";
+import { runTool } from "../helpers/run-tool.ts";
+import { kafkaClient, mongoConfig, runToolToEnd, uniqueName } from "../helpers/stack-fixtures.ts";
 
-const CONFIG = `${REPO_ROOT}/config/local-stack.ini`;
-const source = loadConfigSource(CONFIG);
-const kafka = new Kafka({ clientId: "ops-tests", brokers: kafkaSection(source, "local_kafka").brokers, logLevel: logLevel.NOTHING });
-const mongoUri = mongoSection(source, "mongodb").uri;
+const kafka = kafkaClient();
+const mongoUri = mongoConfig.uri;
 const TEST_DB = "toolkit_ops_tests";
 const TIMEOUT = 120_000;
 
-const RUN = `ops-${Date.now().toString(36)}-${process.pid}`;
-let counter = 0;
-const unique = (what: string) => `${RUN}-${what}-${counter++}`;
 const createdTopics: string[] = [];
 const topicFor = (what: string) => {
-  const topic = unique(what);
+  const topic = uniqueName(`ops-${what}`);
   createdTopics.push(topic, `${topic}.dlq`);
   return topic;
 };
 
 function tool(name: string, args: string[], env?: Record<string, string>) {
-  return runTool(`tools/${name}.ts`, ["--config", CONFIG, "--log-dir", "none", "--log-format", "json", ...args], {
-    timeoutMs: 90_000,
-    env,
-  });
+  return runToolToEnd(`tools/${name}.ts`, args, env);
 }
 
 async function produce(topic: string, args: string[] = []) {
@@ -149,7 +139,7 @@ describe("verify-topic --against-mongo", () => {
     "every offset is a document or a dead letter; a deleted document is named and fails the run",
     async () => {
       const topic = topicFor("reconcile");
-      const collectionName = unique("landed");
+      const collectionName = uniqueName("landed");
       const collection = mongo.db(TEST_DB).collection<Document>(collectionName);
       await produce(topic, ["--count", "300", "--seed", "4"]);
       const { report } = await verify(topic);
@@ -196,7 +186,7 @@ describe("verify-topic --against-mongo", () => {
 
       // A second document for one offset is a duplicate: reported, not fatal.
       const first = report.partitions[0];
-      await collection.insertOne({ _id: `dup-${RUN}`, _kafka_topic: topic, _kafka_partition: first?.partition, _kafka_offset: first?.earliest } as Document);
+      await collection.insertOne({ _id: uniqueName("dup"), _kafka_topic: topic, _kafka_partition: first?.partition, _kafka_offset: first?.earliest } as Document);
       const duplicated = await verify(topic, against);
       expect(duplicated.code).toBe(0);
       expect(duplicated.report.reconciliation).toMatchObject({ duplicate_count: 1 });
@@ -209,7 +199,7 @@ describe("mongo-health", () => {
   test(
     "a reachable server is healthy and lists the database's collections",
     async () => {
-      const collectionName = unique("health");
+      const collectionName = uniqueName("health");
       await mongo.db(TEST_DB).collection(collectionName).insertMany([{ a: 1 }, { a: 2 }]);
       const run = await tool("mongo-health", ["--db", TEST_DB, "--json"]);
       expect(run.code).toBe(0);
@@ -267,7 +257,7 @@ describe("consumer-lag", () => {
     "lag is produced minus consumed; --max-lag alerts above the limit",
     async () => {
       const topic = topicFor("lag");
-      const group = unique("group");
+      const group = uniqueName("group");
       await produce(topic, ["--count", "1000"]);
       await consumeAndCommit(topic, group, 400);
 
@@ -291,7 +281,7 @@ describe("consumer-lag", () => {
     async () => {
       const topic = topicFor("nocommit");
       await produce(topic, ["--count", "90"]);
-      const fresh = unique("fresh-group");
+      const fresh = uniqueName("fresh-group");
 
       const unknown = await tool("consumer-lag", ["--group", fresh]);
       expect(unknown.code).toBe(1);
