@@ -36,10 +36,10 @@ export interface Ports {
 export function ports(): Ports {
   return {
     localKafka: envPort("STACK_LOCAL_KAFKA_PORT", 9092),
-    localController: envPort("STACK_LOCAL_CONTROLLER_PORT", 9093),
+    localController: envPort("STACK_LOCAL_CONTROLLER_PORT", 19093),
     remoteKafka: envPort("STACK_REMOTE_KAFKA_PORT", 9192),
     remoteSasl: envPort("STACK_REMOTE_SASL_PORT", 9193),
-    remoteController: envPort("STACK_REMOTE_CONTROLLER_PORT", 9194),
+    remoteController: envPort("STACK_REMOTE_CONTROLLER_PORT", 19194),
     mongo: envPort("STACK_MONGO_PORT", 27017),
   };
 }

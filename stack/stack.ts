@@ -8,9 +8,9 @@
  *   status         one line per server: running/stopped, pid, port, answering
  *
  * Servers (all on 127.0.0.1; state, logs and pid files under .stack/<server>/):
- *   local-kafka   Kafka 3.9 KRaft, PLAINTEXT 9092, controller 9093
+ *   local-kafka   Kafka 3.9 KRaft, PLAINTEXT 9092, controller 19093
  *   remote-kafka  Kafka 3.9 KRaft, PLAINTEXT 9192, SASL_PLAINTEXT SCRAM-SHA-512 9193
- *                 (user replicator / replicator-secret), controller 9194
+ *                 (user replicator / replicator-secret), controller 19194
  *   ferretdb      FerretDB (MongoDB protocol) on SQLite, 27017
  *
  * Ports can be moved with STACK_LOCAL_KAFKA_PORT, STACK_LOCAL_CONTROLLER_PORT,
