@@ -20,6 +20,7 @@ const CONFIG = resolve(REPO_ROOT, "config/local-stack.ini");
 const stackConfig = loadConfigSource(CONFIG);
 const REMOTE = kafkaSection(stackConfig, "remote_kafka").brokers;
 const LOCAL = kafkaSection(stackConfig, "local_kafka").brokers;
+const REMOTE_SCRAM = kafkaSection(stackConfig, "remote_kafka_scram").brokers;
 
 /**
  * Messages spread over `partitions` by explicit partition, with binary keys
@@ -253,7 +254,7 @@ describe("kafka2kafka", () => {
     expect(run.timedOut).toBe(false);
     expect(run.code).toBe(1);
     const message = run.stderr.split("\n").find((line) => line.startsWith("kafka2kafka: error:"));
-    expect(message).toContain("kafka2kafka: error: cannot connect to the source [remote_kafka_scram] 127.0.0.1:9193 sasl=scram-sha-512 user=replicator: ");
+    expect(message).toContain(`kafka2kafka: error: cannot connect to the source [remote_kafka_scram] ${REMOTE_SCRAM.join(",")} sasl=scram-sha-512 user=replicator: `);
     expect(message).toContain("authentication failed");
     expect(run.stderr).not.toContain("wrong");
     expect(await endOffsetTotal(LOCAL, topic)).toBe(0);
