@@ -8,7 +8,6 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { UsageError } from "../lib/errors.ts";
 import { fetchGroupLag, formatGroupLag } from "../lib/inspect/consumer-lag.ts";
 import type { TopicOffsetsEntry } from "../lib/kafka/lag.ts";
-import { createKafka, describeKafka } from "../lib/kafka/client.ts";
 
 const spec = defineTool({
   name: "consumer-lag",
@@ -44,6 +43,8 @@ await runTool(spec, async (flags, ctx) => {
   const group = flags.string("group") ?? section.defaultGroupId;
   if (!flags.bool("all") && !group) throw new UsageError(`--group or --all is required ([${section.name}] has no default_consumer_group_id)`);
 
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
   const admin = createKafka(section, ctx.log, { retries: 2 }).admin();
   ctx.log.info("connecting", { kafka: describeKafka(section) });
   await admin.connect();

@@ -8,7 +8,6 @@ import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
-import { kafkaToKafka } from "../lib/jobs/kafka-to-kafka.ts";
 import { destinationNaming } from "../lib/processors/replicate.ts";
 
 const DEFAULT_BATCH_SIZE = 2000;
@@ -104,6 +103,8 @@ await runTool(spec, async (flags, ctx) => {
     provenance_headers: flags.bool("provenance-headers"),
     on_error: onError,
   });
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { kafkaToKafka } = await import("../lib/jobs/kafka-to-kafka.ts");
   const result = await kafkaToKafka({
     ...run,
     from,

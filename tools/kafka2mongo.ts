@@ -9,7 +9,6 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
-import { kafkaToMongo } from "../lib/jobs/kafka-to-mongo.ts";
 
 const spec = defineTool({
   name: "kafka2mongo",
@@ -62,6 +61,8 @@ await runTool(spec, async (flags, ctx) => {
   if (!collection) throw new UsageError(`--collection is required ([${mongo.name}] has no default_collection)`);
 
   ctx.log.info("starting", { topic, group: groupId, target: `${database}.${collection}`, on_error: onError, id_strategy: idStrategy });
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { kafkaToMongo } = await import("../lib/jobs/kafka-to-mongo.ts");
   const summary = await kafkaToMongo({
     kafka,
     mongo,

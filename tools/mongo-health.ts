@@ -6,7 +6,6 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { checkMongoHealth, formatMongoHealth } from "../lib/inspect/mongo-health.ts";
-import { createMongoClient, describeMongo } from "../lib/mongo/client.ts";
 import { sleep } from "../lib/backoff.ts";
 
 const spec = defineTool({
@@ -36,6 +35,8 @@ const spec = defineTool({
 await runTool(spec, async (flags, ctx) => {
   const timeoutMs = flags.number("timeout", 5, { min: 0.1 }) * 1000;
   const watchMs = flags.has("watch") ? flags.number("watch", 0, { min: 0.1 }) * 1000 : undefined;
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { createMongoClient, describeMongo } = await import("../lib/mongo/client.ts");
   const section = mongoSection(ctx.config(), flags.string("mongo", "mongodb"));
   const database = flags.string("db") ?? section.defaultDatabase;
   const target = describeMongo(section);

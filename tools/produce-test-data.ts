@@ -3,7 +3,6 @@
  * events, items, fixed-size raw values, optionally malformed ones) at full
  * speed or at a target rate. See --help.
  */
-import { CompressionTypes } from "kafkajs";
 import { defineTool } from "../lib/cli/flags.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
@@ -16,9 +15,7 @@ import {
   RAW_MIN_SIZE,
   type BadKind,
 } from "../lib/generate/generator.ts";
-import { createKafka, describeKafka } from "../lib/kafka/client.ts";
 import { createProgress } from "../lib/log/progress.ts";
-import { ensureTopic } from "../lib/kafka/topics.ts";
 import { batchSizeForRate, rateFromInterval } from "../lib/produce/pacing.ts";
 import { fastDefaultPartitioner } from "../lib/produce/partitioner.ts";
 import { produceMessages, type Acks } from "../lib/produce/produce.ts";
@@ -102,6 +99,10 @@ await runTool(spec, async (flags, ctx) => {
   const topic = flags.string("topic") ?? section.defaultProducerTopic;
   if (!topic) throw new UsageError(`--topic is required ([${section.name}] has no default_producer_topic)`);
 
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { CompressionTypes } = await import("kafkajs");
+  const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
+  const { ensureTopic } = await import("../lib/kafka/topics.ts");
   const kafka = createKafka(section, ctx.log, { retries: 2 });
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: fastDefaultPartitioner, allowAutoTopicCreation: false });

@@ -9,16 +9,12 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import type { ConfigSource } from "../lib/config/source.ts";
 import { UsageError } from "../lib/errors.ts";
-import { readDeadLetterSources } from "../lib/inspect/dead-letter-sources.ts";
 import { fetchLandedOffsets } from "../lib/inspect/landed-offsets.ts";
-import { readTopicToEnd } from "../lib/inspect/read-topic.ts";
 import { reconcile } from "../lib/inspect/reconcile.ts";
 import { SCHEMA_NAMES } from "../lib/inspect/schemas.ts";
 import { settleAll } from "../lib/inspect/settle-all.ts";
 import { createTopicStats } from "../lib/inspect/topic-stats.ts";
 import { buildVerifyReport, formatVerifyReport } from "../lib/inspect/verify-report.ts";
-import { createKafka, describeKafka } from "../lib/kafka/client.ts";
-import { createMongoClient } from "../lib/mongo/client.ts";
 
 const spec = defineTool({
   name: "verify-topic",
@@ -78,6 +74,11 @@ await runTool(spec, async (flags, ctx) => {
   const kafkaConfig = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
   const target = flags.bool("against-mongo") ? mongoTarget(flags, ctx.config()) : undefined;
 
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
+  const { createMongoClient } = await import("../lib/mongo/client.ts");
+  const { readTopicToEnd } = await import("../lib/inspect/read-topic.ts");
+  const { readDeadLetterSources } = await import("../lib/inspect/dead-letter-sources.ts");
   const kafka = createKafka(kafkaConfig, ctx.log, { retries: 2 });
   const stats = createTopicStats({ schema, sampleSize, keepOffsets: target !== undefined });
   const readOptions = { log: ctx.log, idleTimeoutMs, signal: ctx.signal };
