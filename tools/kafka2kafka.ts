@@ -7,6 +7,7 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { UsageError } from "../lib/errors.ts";
 import { destinationNaming } from "../lib/processors/replicate.ts";
 
@@ -64,6 +65,7 @@ const spec = defineTool({
     "bun tools/kafka2kafka.ts --from remote_kafka_scram --topic logins --topic orders --prefix remote. --provenance-headers",
     "bun tools/kafka2kafka.ts --topics-regex '^events\\.' --group mirror --partitioning key --compression gzip",
     "bun tools/kafka2kafka.ts --topic logins --dest-topic logins-copy --group replay --from-beginning --max-messages 10000",
+    "bun tools/kafka2kafka.ts --topic logins --metrics 127.0.0.1:9465",
   ],
 });
 
@@ -94,6 +96,7 @@ await runTool(spec, async (flags, ctx) => {
   if (!groupId) throw new UsageError(`--group is required ([${from.name}] has no default_consumer_group_id)`);
   const dlqTopic = flags.string("dlq-topic") ?? (Array.isArray(topics) && topics.length === 1 ? `${topics[0]}.dlq` : "kafka2kafka.dlq");
 
+  const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", {
     from: from.name,
     to: to.name,
@@ -119,7 +122,8 @@ await runTool(spec, async (flags, ctx) => {
     dlqTopic,
     log: ctx.log,
     signal: ctx.signal,
-  });
+    ...metrics.pipelineHooks({ sink: "kafka", topics: Array.isArray(topics) ? topics : [] }),
+  }).finally(() => metrics.close());
   const { summary } = result;
   reportSummary(summary, {
     log: ctx.log,

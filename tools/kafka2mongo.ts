@@ -9,6 +9,7 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 
 const spec = defineTool({
   name: "kafka2mongo",
@@ -40,6 +41,7 @@ const spec = defineTool({
     "bun tools/kafka2mongo.ts --topic logins --until-caught-up",
     "bun tools/kafka2mongo.ts --topic logins --group replay --from-beginning --collection logins_replay",
     "bun tools/kafka2mongo.ts --config prod.ini --kafka local_kafka --topic orders --on-error stop --max-messages 1000",
+    "bun tools/kafka2mongo.ts --topic logins --metrics :9464   # Prometheus scrapes http://host:9464/metrics",
   ],
 });
 
@@ -60,6 +62,7 @@ await runTool(spec, async (flags, ctx) => {
   if (!database) throw new UsageError(`--db is required ([${mongo.name}] has no default_database)`);
   if (!collection) throw new UsageError(`--collection is required ([${mongo.name}] has no default_collection)`);
 
+  const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", { topic, group: groupId, target: `${database}.${collection}`, on_error: onError, id_strategy: idStrategy });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToMongo } = await import("../lib/jobs/kafka-to-mongo.ts");
@@ -77,7 +80,8 @@ await runTool(spec, async (flags, ctx) => {
     ...run,
     log: ctx.log,
     signal: ctx.signal,
-  });
+    ...metrics.pipelineHooks({ sink: "mongodb", topics: [topic] }),
+  }).finally(() => metrics.close());
   reportSummary(summary, { log: ctx.log, json: flags.bool("json"), written: "inserted", extra: { collection: `${database}.${collection}` } });
   if (summary.error) throw summary.error;
   return 0;

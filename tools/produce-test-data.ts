@@ -16,6 +16,8 @@ import {
   type BadKind,
 } from "../lib/generate/generator.ts";
 import { createProgress } from "../lib/log/progress.ts";
+import { METRICS_OPTION } from "../lib/cli/pipeline-flags.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { batchSizeForRate, rateFromInterval } from "../lib/produce/pacing.ts";
 import { fastDefaultPartitioner } from "../lib/produce/partitioner.ts";
 import { produceMessages, type Acks } from "../lib/produce/produce.ts";
@@ -62,6 +64,7 @@ const spec = defineTool({
     "max-retries": { type: "string", value: "N", description: "Retries of a failed batch", defaultText: "3" },
     "retry-delay-ms": { type: "string", value: "MS", description: "First retry delay, doubled each retry", defaultText: "1000" },
     json: { type: "boolean", description: "Print the summary as one JSON document on stdout instead of a line" },
+    ...METRICS_OPTION,
   },
   examples: [
     "bun tools/produce-test-data.ts --config config/local-stack.ini --topic logins --count 1000",
@@ -103,6 +106,7 @@ await runTool(spec, async (flags, ctx) => {
   const { CompressionTypes } = await import("kafkajs");
   const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
   const { ensureTopic } = await import("../lib/kafka/topics.ts");
+  const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   const kafka = createKafka(section, ctx.log, { retries: 2 });
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: fastDefaultPartitioner, allowAutoTopicCreation: false });
@@ -116,8 +120,9 @@ await runTool(spec, async (flags, ctx) => {
     const generator = createGenerator({ kind: generatorKind, key: keyMode, seed, size, badRatio });
     const badCounts: Partial<Record<BadKind, number>> = {};
     const progress = createProgress({ logger: ctx.log, everyMessages: 100_000, everyMs: 5_000, message: "produced" });
+    const measured = metrics.producer(topic);
     const summary = await produceMessages({
-      producer,
+      producer: measured ? measured.timed(producer) : producer,
       topic,
       nextBatch: (n) => {
         const batch = generator.batch(n);
@@ -134,7 +139,12 @@ await runTool(spec, async (flags, ctx) => {
       retry: { retries, initialDelayMs: retryDelayMs, maxDelayMs: 30_000 },
       signal: ctx.signal,
       log: ctx.log,
-      onAcknowledged: (messages, bytes) => progress.record(messages, bytes),
+      onAcknowledged: (messages, bytes) => {
+        progress.record(messages, bytes);
+        measured?.hooks.onAcknowledged(messages, bytes);
+      },
+      onRetry: measured?.hooks.onRetry,
+      onFailed: measured?.hooks.onFailed,
     });
     progress.stop();
 
@@ -169,5 +179,6 @@ await runTool(spec, async (flags, ctx) => {
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+    await metrics.close();
   }
 });

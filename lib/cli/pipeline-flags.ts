@@ -9,6 +9,15 @@
  */
 import type { Flags, OptionSpec } from "./flags.ts";
 
+/** Every long-running tool serves Prometheus metrics with this flag. */
+export const METRICS_OPTION: Record<string, OptionSpec> = {
+  metrics: {
+    type: "string",
+    value: "ADDR",
+    description: "Serve Prometheus metrics on ADDR (:9464 for every interface, 127.0.0.1:9464) at /metrics",
+  },
+};
+
 export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
   group: { type: "string", value: "G", description: "Consumer group", defaultText: "[section] default_consumer_group_id" },
   "from-beginning": {
@@ -20,6 +29,7 @@ export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
   "until-caught-up": { type: "boolean", description: "Exit 0 once no assigned partition has lag (for cron)" },
   "max-messages": { type: "string", value: "N", description: "Process and commit exactly N messages, then exit 0" },
   json: { type: "boolean", description: "Print the final summary as JSON on stdout" },
+  ...METRICS_OPTION,
 };
 
 /**

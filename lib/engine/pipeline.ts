@@ -57,13 +57,13 @@ export interface PipelineOptions<T> {
 /** How a run goes: the part of the options every job on the engine takes from its flags. */
 export type RunSettings = Pick<
   PipelineOptions<unknown>,
-  "onError" | "batchSize" | "maxMessages" | "untilCaughtUp" | "logInterval" | "log" | "signal"
+  "onError" | "batchSize" | "maxMessages" | "untilCaughtUp" | "logInterval" | "log" | "signal" | "onChunk"
 >;
 
 /** Just the run settings out of a job's options, to hand to runPipeline. */
 export function runSettings(options: RunSettings): RunSettings {
-  const { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal } = options;
-  return { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal };
+  const { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal, onChunk } = options;
+  return { onError, batchSize, maxMessages, untilCaughtUp, logInterval, log, signal, onChunk };
 }
 
 export interface ChunkInfo {

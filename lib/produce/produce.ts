@@ -44,6 +44,10 @@ export interface ProduceOptions {
   log: Logger;
   /** Called as batches are acknowledged, e.g. for progress lines. */
   onAcknowledged?: (messages: number, bytes: number) => void;
+  /** Called before each retry of a send, e.g. for metrics. */
+  onRetry?: () => void;
+  /** Called when a batch failed for good, with its message count. */
+  onFailed?: (messages: number) => void;
 }
 
 export interface ProduceSummary {
@@ -84,6 +88,7 @@ export async function produceMessages(options: ProduceOptions): Promise<ProduceS
           isRetriable,
           onRetry: (attempt, delayMs, error) => {
             retries++;
+            options.onRetry?.();
             log.warn("send failed, retrying", { attempt, delay_ms: delayMs, messages: messages.length, error: errorMessage(error) });
           },
         },
@@ -93,6 +98,7 @@ export async function produceMessages(options: ProduceOptions): Promise<ProduceS
       options.onAcknowledged?.(messages.length, size);
     } catch (error) {
       failed += messages.length;
+      options.onFailed?.(messages.length);
       lastError = errorMessage(error);
       log.error("batch failed after retries", { messages: messages.length, error: lastError });
     }

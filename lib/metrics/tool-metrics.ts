@@ -1,0 +1,70 @@
+/**
+ * `--metrics ADDR` for a tool: one registry, the HTTP endpoint, and the
+ * hooks a job passes to the engine. Without the flag nothing is created and
+ * the hooks are empty, so a run without metrics pays nothing.
+ *
+ * @example
+ * const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: "kafka2mongo", log });
+ * try {
+ *   await kafkaToMongo({ ...options, ...metrics.pipelineHooks({ sink: "mongodb", topics: [topic] }) });
+ * } finally {
+ *   await metrics.close();
+ * }
+ */
+import type { Registry } from "prom-client";
+import type { Logger } from "../log/logger.ts";
+import { parseListenAddress } from "./address.ts";
+import type { CommittedChunk, PipelineMetrics } from "./pipeline-metrics.ts";
+import type { ProducerMetrics } from "./producer-metrics.ts";
+
+/** What a job hands on to runPipeline. */
+export interface PipelineHooks {
+  onChunk?: (chunk: CommittedChunk) => void;
+}
+
+export interface ToolMetrics {
+  /** Undefined without --metrics. */
+  registry?: Registry;
+  url?: string;
+  pipeline?: PipelineMetrics;
+  pipelineHooks(options: { sink: string; topics?: string[] }): PipelineHooks;
+  /** Producer metrics for a topic; undefined without --metrics. */
+  producer(topic: string): ProducerMetrics | undefined;
+  close(): Promise<void>;
+}
+
+export interface ToolMetricsOptions {
+  /** The --metrics value; undefined for no metrics. */
+  address?: string;
+  tool: string;
+  log: Logger;
+  /** The flag named in errors. */
+  flag?: string;
+}
+
+export async function startToolMetrics(options: ToolMetricsOptions): Promise<ToolMetrics> {
+  if (options.address === undefined) return { pipelineHooks: () => ({}), producer: () => undefined, close: async () => {} };
+  const address = parseListenAddress(options.address, options.flag ?? "--metrics");
+  // prom-client is loaded only when asked for: --help and runs without metrics stay light.
+  const [{ createToolRegistry }, { serveMetrics }, { pipelineMetrics }, { producerMetrics }] = await Promise.all([
+    import("./registry.ts"),
+    import("./server.ts"),
+    import("./pipeline-metrics.ts"),
+    import("./producer-metrics.ts"),
+  ]);
+  const registry = createToolRegistry({ tool: options.tool });
+  const server = await serveMetrics(registry, address, options.flag ?? "--metrics");
+  options.log.info("metrics endpoint", { url: server.url });
+  const metrics: ToolMetrics = {
+    registry,
+    url: server.url,
+    pipelineHooks(hookOptions) {
+      const pipeline = pipelineMetrics(registry, { tool: options.tool, ...hookOptions });
+      metrics.pipeline = pipeline;
+      return { onChunk: pipeline.chunkCommitted };
+    },
+    producer: (topic) => producerMetrics(registry, { tool: options.tool, topic }),
+    close: () => server.close(),
+  };
+  return metrics;
+}

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { Partitioners } from "kafkajs";
+import { CompressionTypes } from "kafkajs";
+import { createToolRegistry, metricValue } from "../../lib/metrics/registry.ts";
+import { producerMetrics } from "../../lib/metrics/producer-metrics.ts";
+import { produceMessages } from "../../lib/produce/produce.ts";
+import { silentLogger } from "../../lib/log/logger.ts";
+import { metricsUrlOf, sampleValue } from "../helpers/metrics-fixtures.ts";
+import { createTopic, kafkaClient, produce, produceJson, startTool, uniqueName, waitFor } from "../helpers/stack-fixtures.ts";
+
+describe("--metrics", () => {
+  test("kafka2mongo's counters equal its summary at the end of a run", async () => {
+    const topic = uniqueName("metrics");
+    await createTopic(topic, 3);
+    await produceJson(topic, 1500);
+    await produce(topic, [{ value: "not json" }, { value: "{broken" }, { value: "[1," }]);
+    const tool = startTool("tools/kafka2mongo.ts", [
+      "--topic", topic, "--group", `${topic}-g`, "--db", "toolkit_tests", "--collection", topic,
+      "--metrics", "127.0.0.1:0", "--json",
+    ]);
+    let text = "";
+    try {
+      const url = await metricsUrlOf(tool);
+      await waitFor(async () => {
+        text = await (await fetch(url)).text();
+        return sampleValue(text, "kafka_toolkit_messages_consumed_total", { topic }) === 1503;
+      }, "kafka2mongo to report 1503 messages consumed on /metrics");
+    } finally {
+      tool.proc.kill("SIGTERM");
+    }
+    expect(await tool.exited).toBe(0);
+    const summary = JSON.parse((await tool.stdout).trim().split("\n").pop()!);
+    const counter = (name: string) => sampleValue(text, `kafka_toolkit_${name}`, { tool: "kafka2mongo", topic });
+    expect({
+      consumed: counter("messages_consumed_total"),
+      inserted: counter("messages_written_total"),
+      duplicates: counter("messages_duplicate_total"),
+      dead_lettered: counter("messages_dead_lettered_total"),
+      skipped: counter("messages_skipped_total"),
+    }).toEqual({
+      consumed: summary.consumed,
+      inserted: summary.inserted,
+      duplicates: summary.duplicates,
+      dead_lettered: summary.dead_lettered,
+      skipped: summary.skipped,
+    });
+    expect(summary).toMatchObject({ consumed: 1503, inserted: 1500, dead_lettered: 3 });
+    expect(sampleValue(text, "kafka_toolkit_sink_write_duration_seconds_count", { tool: "kafka2mongo" })).toBeGreaterThan(0);
+    expect(sampleValue(text, "kafka_toolkit_build_info", { tool: "kafka2mongo" })).toBe(1);
+    expect(sampleValue(text, "kafka_toolkit_process_resident_memory_bytes")).toBeGreaterThan(0);
+  });
+
+  test("produce metrics equal the produce summary", async () => {
+    const topic = uniqueName("metrics-produce");
+    await createTopic(topic, 2);
+    const registry = createToolRegistry({ tool: "produce-test-data", processMetrics: false });
+    const metrics = producerMetrics(registry, { tool: "produce-test-data", topic });
+    const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      let seq = 0;
+      const summary = await produceMessages({
+        producer: metrics.timed(producer),
+        topic,
+        nextBatch: (n) => Array.from({ length: n }, () => ({ value: JSON.stringify({ seq: seq++ }) })),
+        total: 2500,
+        batchSize: 400,
+        maxInFlight: 2,
+        acks: -1,
+        compression: CompressionTypes.None,
+        retry: { retries: 2, initialDelayMs: 100, maxDelayMs: 1000 },
+        log: silentLogger,
+        ...metrics.hooks,
+      });
+      const value = (name: string) => metricValue(registry, `kafka_toolkit_${name}`, { topic });
+      expect(summary.sent).toBe(2500);
+      expect(await value("produced_messages_total")).toBe(summary.sent);
+      expect(await value("produced_bytes_total")).toBe(summary.bytes);
+      expect(await value("produce_failed_messages_total")).toBe(summary.failed);
+      expect(await value("producer_retries_total")).toBe(summary.retries);
+      expect(await registry.metrics()).toContain(`kafka_toolkit_producer_send_duration_seconds_count{tool="produce-test-data",topic="${topic}"} 7`);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});

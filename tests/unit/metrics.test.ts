@@ -1,0 +1,102 @@
+import { describe, expect, test } from "bun:test";
+import { parseListenAddress, urlOf } from "../../lib/metrics/address.ts";
+import { pipelineMetrics } from "../../lib/metrics/pipeline-metrics.ts";
+import { producerMetrics } from "../../lib/metrics/producer-metrics.ts";
+import { createToolRegistry, metricValue } from "../../lib/metrics/registry.ts";
+import { MetricsListenError, serveMetrics } from "../../lib/metrics/server.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+describe("parseListenAddress", () => {
+  test("takes :PORT, HOST:PORT and [IPv6]:PORT", () => {
+    expect(parseListenAddress(":9464", "--metrics")).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(parseListenAddress("127.0.0.1:9464", "--metrics")).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(parseListenAddress("[::1]:9464", "--metrics")).toEqual({ host: "::1", port: 9464 });
+    expect(urlOf({ host: "0.0.0.0", port: 9464 })).toBe("http://127.0.0.1:9464/metrics");
+  });
+
+  test("refuses anything else with a line naming the flag", () => {
+    for (const bad of ["9464", "abc", ":99999", "host:", ""]) {
+      expect(() => parseListenAddress(bad, "--serve")).toThrow(UsageError);
+      expect(() => parseListenAddress(bad, "--serve")).toThrow(/^--serve must be \[HOST\]:PORT/);
+    }
+  });
+});
+
+describe("pipelineMetrics", () => {
+  test("counts committed chunks by outcome and topic, and times the writes", async () => {
+    const registry = createToolRegistry({ tool: "kafka2mongo", processMetrics: false });
+    const metrics = pipelineMetrics(registry, { tool: "kafka2mongo", sink: "mongodb", topics: ["a", "b"] });
+    const chunk = { partition: 0, records: 10, written: 7, duplicates: 1, deadLettered: 1, skipped: 1, bytes: 1000, writeMs: 20 };
+    metrics.chunkCommitted({ topic: "a", ...chunk });
+    metrics.chunkCommitted({ topic: "a", ...chunk });
+    metrics.chunkCommitted({ topic: "b", ...chunk });
+    metrics.sinkRetry();
+    metrics.offsetCommitted("a", 0, "20");
+    metrics.lag("a", 0, 5);
+    const value = (name: string, labels = {}) => metricValue(registry, `kafka_toolkit_${name}`, labels);
+    expect(await value("messages_consumed_total", { topic: "a" })).toBe(20);
+    expect(await value("messages_written_total")).toBe(21);
+    expect(await value("messages_duplicate_total")).toBe(3);
+    expect(await value("messages_dead_lettered_total")).toBe(3);
+    expect(await value("messages_skipped_total")).toBe(3);
+    expect(await value("consumed_bytes_total")).toBe(3000);
+    expect(await value("sink_retries_total")).toBe(1);
+    expect(await value("sink_errors_total")).toBe(1);
+    expect(await value("committed_offset", { topic: "a", partition: 0 })).toBe(20);
+    expect(await value("consumer_lag", { topic: "a", partition: 0 })).toBe(5);
+    const text = await registry.metrics();
+    expect(text).toContain('kafka_toolkit_sink_write_duration_seconds_count{tool="kafka2mongo",sink="mongodb"} 3');
+    expect(text).toContain('kafka_toolkit_build_info{tool="kafka2mongo",version=');
+    // Known topics start at zero, so increase() sees the first dead letter.
+    expect(text).toContain('kafka_toolkit_messages_dead_lettered_total{tool="kafka2mongo",topic="b"} 1');
+  });
+});
+
+describe("producerMetrics", () => {
+  test("counts acknowledged, failed and retried sends and times each attempt", async () => {
+    const registry = createToolRegistry({ tool: "produce-test-data", processMetrics: false });
+    const metrics = producerMetrics(registry, { tool: "produce-test-data", topic: "t" });
+    let calls = 0;
+    const send = metrics.timed({
+      send: async () => {
+        if (calls++ === 0) throw new Error("broker gone");
+        return [];
+      },
+    }).send;
+    await expect(send({ topic: "t", messages: [] })).rejects.toThrow("broker gone");
+    await send({ topic: "t", messages: [] });
+    metrics.hooks.onRetry();
+    metrics.hooks.onAcknowledged(5, 50);
+    metrics.hooks.onFailed(2);
+    const value = (name: string) => metricValue(registry, `kafka_toolkit_${name}`);
+    expect(await value("produced_messages_total")).toBe(5);
+    expect(await value("produced_bytes_total")).toBe(50);
+    expect(await value("produce_failed_messages_total")).toBe(2);
+    expect(await value("producer_retries_total")).toBe(1);
+    expect(await value("producer_errors_total")).toBe(1);
+    expect(await registry.metrics()).toContain('kafka_toolkit_producer_send_duration_seconds_count{tool="produce-test-data",topic="t"} 2');
+  });
+});
+
+describe("serveMetrics", () => {
+  test("serves /metrics with process metrics, 404 elsewhere, and names the flag when the port is taken", async () => {
+    const registry = createToolRegistry({ tool: "test" });
+    const server = await serveMetrics(registry, { host: "127.0.0.1", port: 0 });
+    try {
+      const response = await fetch(server.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toContain("text/plain");
+      const text = await response.text();
+      for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "build_info"]) {
+        expect(text).toContain(`kafka_toolkit_${name}`);
+      }
+      expect((await fetch(server.url.replace("/metrics", "/other"))).status).toBe(404);
+      const port = Number(new URL(server.url).port);
+      const taken = serveMetrics(registry, { host: "127.0.0.1", port }, "--serve");
+      await expect(taken).rejects.toThrow(MetricsListenError);
+      await expect(taken).rejects.toThrow(/^--serve: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    } finally {
+      await server.close();
+    }
+  });
+});
