@@ -31,6 +31,8 @@ export interface Ports {
   remoteSasl: number;
   remoteController: number;
   mongo: number;
+  prometheus: number;
+  alertmanager: number;
 }
 
 export function ports(): Ports {
@@ -41,6 +43,8 @@ export function ports(): Ports {
     remoteSasl: envPort("STACK_REMOTE_SASL_PORT", 9193),
     remoteController: envPort("STACK_REMOTE_CONTROLLER_PORT", 19194),
     mongo: envPort("STACK_MONGO_PORT", 27017),
+    prometheus: envPort("STACK_PROMETHEUS_PORT", 9090),
+    alertmanager: envPort("STACK_ALERTMANAGER_PORT", 9093),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * `install`: Kafka jars from Maven Central and the FerretDB binary, into .stack/.
+ * `install`: Kafka jars from Maven Central and the FerretDB binary, into .stack/,
+ * and Debian's Prometheus and Alertmanager packages when they are missing.
  *
  * Each artifact carries a stamp (sha256 of the files it was made from), so a
  * changed stack/pom.xml or stack/ferretdb/go.mod triggers a rebuild while an
@@ -10,6 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { FERRETDB_BIN, KAFKA_LIBS, ROOT } from "./config.ts";
+import { ALERTMANAGER_BIN, PROMETHEUS_BIN, PROMTOOL_BIN } from "./prometheus.ts";
 
 const POM = join(ROOT, "stack", "pom.xml");
 const FERRETDB_SRC = join(ROOT, "stack", "ferretdb");
@@ -59,9 +61,39 @@ async function installFerretdb(): Promise<void> {
   writeFileSync(stampOf(FERRETDB_BIN), `${digest(FERRETDB_INPUTS)}\n`);
 }
 
+/** Debian package → the commands it provides that the stack and tests run. */
+const DEBIAN_PACKAGES: Record<string, string[]> = {
+  prometheus: [PROMETHEUS_BIN, PROMTOOL_BIN],
+  "prometheus-alertmanager": [ALERTMANAGER_BIN],
+};
+
+function missingPackages(): string[] {
+  return Object.entries(DEBIAN_PACKAGES)
+    .filter(([, commands]) => commands.some((c) => Bun.which(c) === null))
+    .map(([name]) => name);
+}
+
+/** apt-get as root, or through sudo; the packages' services are not started (no systemd here, policy elsewhere). */
+async function installDebianPackages(packages: string[]): Promise<void> {
+  if (Bun.which("apt-get") === null) {
+    throw new Error(`install: ${packages.join(", ")} missing and no apt-get here; install Prometheus and Alertmanager and put them on PATH`);
+  }
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+  console.log(`install: Debian packages ${packages.join(", ")} with apt-get`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const apt = [...sudo, "apt-get", "install", "-y", "--no-install-recommends", ...packages];
+  try {
+    await run(apt, ROOT, env);
+  } catch {
+    // A fresh machine's package lists may be empty or stale.
+    await run([...sudo, "apt-get", "update"], ROOT, env);
+    await run(apt, ROOT, env);
+  }
+}
+
 /** True if install has work to do. */
 export function installNeeded(): boolean {
-  return !isCurrent(KAFKA_LIBS, [POM]) || !isCurrent(FERRETDB_BIN, FERRETDB_INPUTS);
+  return !isCurrent(KAFKA_LIBS, [POM]) || !isCurrent(FERRETDB_BIN, FERRETDB_INPUTS) || missingPackages().length > 0;
 }
 
 export async function install(): Promise<void> {
@@ -69,4 +101,7 @@ export async function install(): Promise<void> {
   else await installKafka();
   if (isCurrent(FERRETDB_BIN, FERRETDB_INPUTS)) console.log(`install: FerretDB up to date (${relative(ROOT, FERRETDB_BIN)})`);
   else await installFerretdb();
+  const missing = missingPackages();
+  if (missing.length === 0) console.log("install: Prometheus and Alertmanager installed");
+  else await installDebianPackages(missing);
 }

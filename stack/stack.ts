@@ -12,13 +12,19 @@
  *   remote-kafka  Kafka 3.9 KRaft, PLAINTEXT 9192, SASL_PLAINTEXT SCRAM-SHA-512 9193
  *                 (user replicator / replicator-secret), controller 19194
  *   ferretdb      FerretDB (MongoDB protocol) on SQLite, 27017
+ *   prometheus    Prometheus (Debian package), 9090: config/monitoring/alerts.yml, targets
+ *                 from .stack/prometheus/targets/*.json
+ *   alertmanager  Alertmanager (Debian package), 9093: config/monitoring/alertmanager.yml
  *
  * Ports can be moved with STACK_LOCAL_KAFKA_PORT, STACK_LOCAL_CONTROLLER_PORT,
  * STACK_REMOTE_KAFKA_PORT, STACK_REMOTE_SASL_PORT, STACK_REMOTE_CONTROLLER_PORT
- * and STACK_MONGO_PORT; pass the same values to `down` and `status`.
+ * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT and STACK_ALERTMANAGER_PORT; pass the
+ * same values to `down` and `status`.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
- * Needs java (17+), mvn and go on PATH; docker-compose.yml is the Docker alternative.
+ * Needs java (17+), mvn and go on PATH; Prometheus and Alertmanager come from
+ * Debian packages, installed with apt-get when missing (as root, or via sudo).
+ * docker-compose.yml is the Docker alternative.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -27,6 +33,7 @@ import { UsageError } from "../lib/errors.ts";
 import { ferretdbServer } from "./ferretdb.ts";
 import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
+import { alertmanagerServer, prometheusServer } from "./prometheus.ts";
 import { sleep } from "../lib/backoff.ts";
 import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
@@ -41,6 +48,8 @@ function servers(): Server[] {
     kafkaServer({ name: "local-kafka", port: p.localKafka, controllerPort: p.localController }),
     kafkaServer({ name: "remote-kafka", port: p.remoteKafka, controllerPort: p.remoteController, saslPort: p.remoteSasl }),
     ferretdbServer(p.mongo),
+    prometheusServer(p.prometheus, p.alertmanager),
+    alertmanagerServer(p.alertmanager),
   ];
 }
 

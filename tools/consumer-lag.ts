@@ -6,8 +6,9 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { UsageError } from "../lib/errors.ts";
-import { fetchGroupLag, formatGroupLag } from "../lib/inspect/consumer-lag.ts";
-import type { TopicOffsetsEntry } from "../lib/kafka/lag.ts";
+import { fetchLags, formatGroupLag } from "../lib/inspect/consumer-lag.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
+import { sleep } from "../lib/backoff.ts";
 
 const spec = defineTool({
   name: "consumer-lag",
@@ -18,6 +19,9 @@ const spec = defineTool({
     "Without --topic, the topics are those the group has committed offsets for.",
     "--max-lag N exits 1 when a group's total lag is above N (with --all: any group).",
     "An unknown group (no committed offsets and no --topic) exits 1.",
+    "--serve ADDR runs it as a Prometheus exporter instead (like kafka-lag-exporter): lag, committed and",
+    "end offsets per partition, refreshed every --interval, until Ctrl-C; kafka_toolkit_kafka_up is 0",
+    "while the cluster cannot be read.",
   ],
   options: {
     group: { type: "string", value: "G", description: "Consumer group", defaultText: "[section] default_consumer_group_id" },
@@ -26,12 +30,15 @@ const spec = defineTool({
     kafka: { type: "string", value: "SECTION", description: "Kafka section of the config", defaultText: "local_kafka" },
     "max-lag": { type: "string", value: "N", description: "Exit 1 when a group's total lag is above N" },
     json: { type: "boolean", description: "Print one JSON report on stdout" },
+    serve: { type: "string", value: "ADDR", description: "Serve lag as Prometheus metrics on ADDR (:9308, 127.0.0.1:9308) at /metrics" },
+    interval: { type: "string", value: "SECONDS", description: "With --serve: seconds between refreshes", defaultText: "15" },
   },
   examples: [
     "bun tools/consumer-lag.ts --config config/local-stack.ini --group kafka2mongo",
     "bun tools/consumer-lag.ts --all --json",
     "bun tools/consumer-lag.ts --group kafka2mongo --max-lag 10000   # cron: alert when behind",
     "bun tools/consumer-lag.ts --group new-group --topic logins",
+    "bun tools/consumer-lag.ts --all --serve :9308 --interval 10   # Prometheus lag exporter",
   ],
 });
 
@@ -46,15 +53,38 @@ await runTool(spec, async (flags, ctx) => {
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
   const admin = createKafka(section, ctx.log, { retries: 2 }).admin();
+  const which = { groups: flags.bool("all") ? ("all" as const) : [group as string], topics };
   ctx.log.info("connecting", { kafka: describeKafka(section) });
+
+  if (flags.has("serve")) {
+    if (flags.has("max-lag") || flags.bool("json")) throw new UsageError("--serve exports metrics; alert with Prometheus rules instead of --max-lag/--json");
+    const intervalMs = flags.number("interval", 15, { min: 0.1 }) * 1000;
+    const metrics = await startToolMetrics({ address: flags.string("serve"), tool: spec.name, log: ctx.log, flag: "--serve" });
+    const { lagExporter } = await import("../lib/metrics/lag-exporter.ts");
+    const exporter = lagExporter(metrics.registry!, { cluster: section.name });
+    let connected = false;
+    try {
+      while (!ctx.signal.aborted) {
+        const failure = await exporter.refresh(async () => {
+          // Connecting inside the refresh: an exporter started before its cluster reports up 0 and keeps trying.
+          if (!connected) await admin.connect();
+          connected = true;
+          const [lags, cluster] = await Promise.all([fetchLags(admin, which), admin.describeCluster()]);
+          return { lags, brokers: cluster.brokers.length };
+        });
+        if (failure) ctx.log.warn("lag refresh failed", { error: failure.message });
+        await sleep(intervalMs, ctx.signal);
+      }
+    } finally {
+      await metrics.close();
+      await admin.disconnect().catch(() => undefined);
+    }
+    return 0;
+  }
+
   await admin.connect();
   try {
-    const groups = flags.bool("all")
-      ? (await admin.listGroups()).groups.map((g) => g.groupId).sort()
-      : [group as string];
-    const topicOffsets = new Map<string, Promise<TopicOffsetsEntry[]>>();
-    const lags = [];
-    for (const id of groups) lags.push(await fetchGroupLag(admin, id, { topics, topicOffsets }));
+    const lags = await fetchLags(admin, which);
 
     const problems: string[] = [];
     for (const lag of lags) {

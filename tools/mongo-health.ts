@@ -7,6 +7,8 @@ import { runTool } from "../lib/cli/run.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { checkMongoHealth, formatMongoHealth } from "../lib/inspect/mongo-health.ts";
 import { sleep } from "../lib/backoff.ts";
+import { UsageError } from "../lib/errors.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 
 const spec = defineTool({
   name: "mongo-health",
@@ -24,11 +26,18 @@ const spec = defineTool({
     timeout: { type: "string", value: "SECONDS", description: "Longest a check may take", defaultText: "5" },
     watch: { type: "string", value: "SECONDS", description: "Repeat the check every SECONDS until Ctrl-C" },
     json: { type: "boolean", description: "Print the result as JSON on stdout" },
+    serve: {
+      type: "string",
+      value: "ADDR",
+      description: "Serve Prometheus metrics on ADDR (:9216, 127.0.0.1:9216): up, ping, connections, operations, collection counts and sizes",
+    },
+    interval: { type: "string", value: "SECONDS", description: "With --serve: seconds between checks", defaultText: "15" },
   },
   examples: [
     "bun tools/mongo-health.ts --config config/local-stack.ini",
     "bun tools/mongo-health.ts --mongo archive_mongo --db events --json",
     "bun tools/mongo-health.ts --watch 10 --timeout 2",
+    "bun tools/mongo-health.ts --db toolkit --serve :9216 --interval 30   # Prometheus exporter",
   ],
 });
 
@@ -44,6 +53,24 @@ await runTool(spec, async (flags, ctx) => {
   // The driver gives up a little before the check's own deadline, so its
   // more precise error (connection refused, auth failed) is what is reported.
   const client = createMongoClient(section, { timeoutMs: timeoutMs * 0.8, appName: "mongo-health" });
+  if (flags.has("serve")) {
+    if (watchMs !== undefined || flags.bool("json")) throw new UsageError("--serve repeats by itself (--interval); it takes no --watch or --json");
+    const intervalMs = flags.number("interval", 15, { min: 0.1 }) * 1000;
+    const metrics = await startToolMetrics({ address: flags.string("serve"), tool: spec.name, log: ctx.log, flag: "--serve" });
+    const { mongoExporter } = await import("../lib/metrics/mongo-exporter.ts");
+    const exporter = mongoExporter(metrics.registry!, { target });
+    try {
+      while (!ctx.signal.aborted) {
+        const failure = await exporter.refresh(client, { database, timeoutMs });
+        if (failure) ctx.log.warn("check failed", { target, error: failure.message });
+        await sleep(intervalMs, ctx.signal);
+      }
+    } finally {
+      await metrics.close();
+      await Promise.race([client.close().catch(() => undefined), sleep(1000)]);
+    }
+    return 0;
+  }
   let healthy = false;
   try {
     do {

@@ -62,6 +62,15 @@ export async function fetchGroupLag(
   };
 }
 
+/** Lag of the named groups, or of every group of the cluster (sorted), sharing end offsets between them. */
+export async function fetchLags(admin: Admin, options: { groups: string[] | "all"; topics?: string[] }): Promise<GroupLag[]> {
+  const groups = options.groups === "all" ? (await admin.listGroups()).groups.map((g) => g.groupId).sort() : options.groups;
+  const topicOffsets = new Map<string, Promise<TopicOffsetsEntry[]>>();
+  const lags: GroupLag[] = [];
+  for (const id of groups) lags.push(await fetchGroupLag(admin, id, { topics: options.topics, topicOffsets }));
+  return lags;
+}
+
 /** Human lines for groups' lag, as consumer-lag prints them. */
 export function formatGroupLag(groups: GroupLag[]): string {
   const lines: string[] = [];
