@@ -3,6 +3,10 @@
  * (the layout of the original pipeline). Lines are readable on a terminal and
  * JSON otherwise; secret fields and URI passwords are masked before writing.
  *
+ * On a terminal (pretty format on a TTY) progress reports do not scroll: they
+ * go to the file as usual and show on the terminal as one live status line,
+ * rewritten in place, which other log lines print above.
+ *
  * @example
  * const log = createLogger({ tool: "kafka2mongo", format: "json" });
  * log.info("batch written", { count: 500, password: "x" }); // password: "***"
@@ -23,6 +27,13 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
   enabled(level: LogLevel): boolean;
+  /**
+   * A progress report: an info line in the file; on a terminal the live status
+   * line `status` instead of a scrolling line. Elsewhere the same as info().
+   */
+  progress?(message: string, fields: LogFields, status: string): void;
+  /** Present on a terminal only: redraws the live status line ("" clears it). */
+  status?(text: string): void;
   /** Path of this run's log file, when there is one. */
   readonly filePath?: string;
   close(): void;
@@ -37,13 +48,40 @@ export interface LoggerOptions {
   /** Where lines go besides the file; stderr keeps stdout for reports. */
   write?: (line: string) => void;
   now?: () => Date;
+  /**
+   * Where the live status line goes; by default stderr when it is a terminal
+   * and the format is pretty. Undefined there: progress scrolls as log lines.
+   */
+  terminal?: Terminal;
 }
+
+export interface Terminal {
+  write(text: string): void;
+  /** Width to cut the status line to, so it never wraps (a wrapped line cannot be rewritten). */
+  columns(): number;
+}
+
+const stderrTerminal: Terminal = {
+  write: (text) => void process.stderr.write(text),
+  columns: () => process.stderr.columns || 100,
+};
+
+/** Carriage return and erase-to-end-of-line: the status line is rewritten in place. */
+const CLEAR_LINE = "\r\x1b[K";
 
 export function createLogger(options: LoggerOptions): Logger {
   const now = options.now ?? (() => new Date());
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const format = options.format ?? (process.stderr.isTTY ? "pretty" : "json");
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const terminal = options.terminal ?? (options.write === undefined && format === "pretty" && process.stderr.isTTY ? stderrTerminal : undefined);
+  let statusText = "";
+  const toTerminal = (line: string) => {
+    if (!terminal || !statusText) return write(line);
+    terminal.write(CLEAR_LINE);
+    write(line);
+    terminal.write(statusText);
+  };
   const filePath = options.dir ? join(options.dir, `${fileStamp(now())}_${options.tool}.log`) : undefined;
   let fd: number | undefined;
   if (filePath && options.dir) {
@@ -51,11 +89,15 @@ export function createLogger(options: LoggerOptions): Logger {
     fd = openSync(filePath, "a");
   }
 
-  const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
+  const emit = (level: LogLevel, message: string, fields: LogFields = {}, onTerminal = true) => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const line = formatLine(format, now(), level, options.tool, redactUri(message), redactFields(fields));
-    write(line);
+    if (onTerminal) toTerminal(line);
     if (fd !== undefined) writeSync(fd, line + "\n");
+  };
+  const status = (text: string) => {
+    statusText = text ? text.slice(0, Math.max(10, terminal!.columns() - 1)) : "";
+    terminal!.write(CLEAR_LINE + statusText);
   };
 
   return {
@@ -64,8 +106,14 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     enabled: (level) => LOG_LEVELS.indexOf(level) >= threshold,
+    progress: (message, fields, text) => {
+      emit("info", message, fields, !terminal);
+      if (terminal && LOG_LEVELS.indexOf("info") >= threshold) status(text);
+    },
+    ...(terminal ? { status } : {}),
     filePath,
     close: () => {
+      if (terminal && statusText) status("");
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },

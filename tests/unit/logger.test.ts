@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, fileStamp } from "../../lib/log/logger.ts";
-import { createProgress } from "../../lib/log/progress.ts";
+import { createProgress, formatStatusLine } from "../../lib/log/progress.ts";
 import { redactUri } from "../../lib/config/redact.ts";
 
 function capture(format: "pretty" | "json", level: "debug" | "info" = "info") {
@@ -88,5 +88,77 @@ describe("progress", () => {
     const totals = progress.stop();
     expect(totals.messages).toBe(2100);
     expect(totals.bytes).toBe(1_200_000);
+  });
+});
+
+describe("live status line", () => {
+  function onTerminal(columns = 60) {
+    const lines: string[] = [];
+    let screen = "";
+    const dir = mkdtempSync(join(tmpdir(), "kt-status-"));
+    const log = createLogger({
+      tool: "t",
+      format: "pretty",
+      dir,
+      write: (l) => lines.push(l),
+      terminal: { write: (text) => void (screen += text), columns: () => columns },
+      now: () => new Date("2026-11-22T04:05:06.007Z"),
+    });
+    return { log, lines, screen: () => screen, file: () => readFileSync(log.filePath!, "utf8") };
+  }
+
+  test("on a terminal progress is one rewritten line; the log file still gets every progress line", () => {
+    const t = onTerminal();
+    t.log.progress!("progress", { messages: 1000 }, "progress 1,000 msgs");
+    t.log.warn("retrying", { attempt: 1 });
+    t.log.progress!("progress", { messages: 2000 }, "progress 2,000 msgs");
+    t.log.close();
+    // Scrolling output has the warning only; the status line is redrawn in place.
+    expect(t.lines).toEqual(["2026-11-22T04:05:06.007Z WARN  retrying attempt=1"]);
+    expect(t.screen()).toBe(
+      "\r\x1b[Kprogress 1,000 msgs" + "\r\x1b[K" + "progress 1,000 msgs" + "\r\x1b[Kprogress 2,000 msgs" + "\r\x1b[K",
+    );
+    expect(t.file().split("\n").filter(Boolean)).toEqual([
+      "2026-11-22T04:05:06.007Z INFO  progress messages=1000",
+      "2026-11-22T04:05:06.007Z WARN  retrying attempt=1",
+      "2026-11-22T04:05:06.007Z INFO  progress messages=2000",
+    ]);
+  });
+
+  test("the status line is cut to the terminal width, so it never wraps", () => {
+    const t = onTerminal();
+    t.log.status!("x".repeat(200));
+    expect(t.screen()).toBe("\r\x1b[K" + "x".repeat(59));
+  });
+
+  test("off a terminal progress lines are log lines as before", () => {
+    const { log, lines } = capture("pretty");
+    expect(log.status).toBeUndefined();
+    log.progress!("progress", { messages: 5 }, "ignored");
+    expect(lines).toEqual(["2026-11-22T04:05:06.007Z INFO  progress messages=5"]);
+  });
+
+  test("createProgress redraws the status line with rate, lag and time left to catch up", async () => {
+    const t = onTerminal(200);
+    const progress = createProgress({ logger: t.log, everyMessages: 1_000_000, statusEveryMs: 20, fields: () => ({ written: 900, dead_lettered: 0 }) });
+    progress.record(900, 90_000);
+    progress.setLag(4000);
+    await Bun.sleep(120);
+    progress.stop();
+    const drawn = t.screen().split("\r\x1b[K").filter(Boolean);
+    expect(drawn.length).toBeGreaterThan(1);
+    expect(drawn[0]).toMatch(/^progress 900 msgs {2}[\d,]+ msg\/s {2}90\.0 kB {2}lag 4,000 {2}(caught up in \d+s|not catching up) {2}written 900$/);
+    expect(t.screen().endsWith("\r\x1b[K")).toBe(true);
+    expect(t.lines).toEqual([]);
+  });
+
+  test("formatStatusLine says how long catching up takes at the current rate", () => {
+    const totals = { messages: 120_000, bytes: 117_000_000, elapsedMs: 24_000, messagesPerSec: 5000, bytesPerSec: 0, lag: 30_000 };
+    expect(formatStatusLine({ label: "progress", totals, rate: 5000, extra: { written: 120_000, skipped: 0 } })).toBe(
+      "progress 120,000 msgs  5,000 msg/s  117.0 MB  lag 30,000  caught up in 6s  written 120,000",
+    );
+    expect(formatStatusLine({ label: "p", totals: { ...totals, lag: 900_000 }, rate: 100, extra: {} })).toContain("caught up in 2h30m");
+    expect(formatStatusLine({ label: "p", totals, rate: 0, extra: {} })).toContain("lag 30,000  not catching up");
+    expect(formatStatusLine({ label: "p", totals: { ...totals, lag: 0 }, rate: 0, extra: {} })).toContain("lag 0  caught up");
   });
 });
