@@ -6,6 +6,7 @@ import { runTool } from "../lib/cli/run.ts";
 import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
+import { COMPRESSION_NAMES } from "../lib/kafka/compression-names.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -48,7 +49,7 @@ const spec = defineTool({
       defaultText: "preserve",
     },
     "provenance-headers": { type: "boolean", description: "Add x-source-cluster/-topic/-partition/-offset headers to every copy" },
-    compression: { type: "string", value: "C", description: "Produce with none or gzip", defaultText: "none" },
+    compression: { type: "string", value: "C", description: "Produce with none, gzip, snappy, lz4 or zstd (any codec is read)", defaultText: "none" },
     ...PIPELINE_OPTIONS,
     group: { type: "string", value: "G", description: "Consumer group on the source", defaultText: "[from section] default_consumer_group_id" },
     "batch-size": { type: "string", value: "N", description: "Most messages per produce call", defaultText: String(DEFAULT_BATCH_SIZE) },
@@ -73,7 +74,7 @@ await runTool(spec, async (flags, ctx) => {
   const run = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
   const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
   const partitioning = flags.choice("partitioning", ["preserve", "key"] as const, "preserve");
-  const compression = flags.choice("compression", ["none", "gzip"] as const, "none");
+  const compression = flags.choice("compression", COMPRESSION_NAMES, "none");
   const from = kafkaSection(ctx.config(), flags.string("from", "remote_kafka"));
   const to = kafkaSection(ctx.config(), flags.string("to", "local_kafka"));
 

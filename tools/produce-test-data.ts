@@ -15,6 +15,7 @@ import {
   RAW_MIN_SIZE,
   type BadKind,
 } from "../lib/generate/generator.ts";
+import { COMPRESSION_NAMES } from "../lib/kafka/compression-names.ts";
 import { createProgress } from "../lib/log/progress.ts";
 import { METRICS_OPTION } from "../lib/cli/pipeline-flags.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
@@ -58,7 +59,7 @@ const spec = defineTool({
       description: `Share 0..1 of malformed messages (${BAD_KINDS.join(", ")})`,
       defaultText: "0",
     },
-    compression: { type: "string", value: "TYPE", description: "none or gzip", defaultText: "none" },
+    compression: { type: "string", value: "TYPE", description: "none, gzip, snappy, lz4 or zstd", defaultText: "none" },
     acks: { type: "string", value: "ACKS", description: "all, 1 or 0", defaultText: "all" },
     partitions: { type: "string", value: "N", description: "Partitions when the topic is created", defaultText: "3" },
     "max-retries": { type: "string", value: "N", description: "Retries of a failed batch", defaultText: "3" },
@@ -92,7 +93,7 @@ await runTool(spec, async (flags, ctx) => {
   const batchSize = flags.int("batch-size", intervalMs ? 100 : rate ? batchSizeForRate(rate) : 1000, { min: 1 });
   const ratePerSec = intervalMs ? rateFromInterval(intervalMs, batchSize) : rate;
   const maxInFlight = flags.int("max-in-flight", 8, { min: 1 });
-  const compression = flags.choice("compression", ["none", "gzip"] as const, "none");
+  const compression = flags.choice("compression", COMPRESSION_NAMES, "none");
   const acks = ACKS[flags.choice("acks", ["all", "1", "0"] as const, "all")] ?? -1;
   const partitions = flags.int("partitions", 3, { min: 1 });
   const retries = flags.int("max-retries", 3, { min: 0 });
@@ -103,7 +104,7 @@ await runTool(spec, async (flags, ctx) => {
   if (!topic) throw new UsageError(`--topic is required ([${section.name}] has no default_producer_topic)`);
 
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
-  const { CompressionTypes } = await import("kafkajs");
+  const { compressionType } = await import("../lib/kafka/codecs.ts");
   const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
   const { ensureTopic } = await import("../lib/kafka/topics.ts");
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
@@ -135,7 +136,7 @@ await runTool(spec, async (flags, ctx) => {
       ratePerSec,
       maxInFlight,
       acks,
-      compression: compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None,
+      compression: compressionType(compression),
       retry: { retries, initialDelayMs: retryDelayMs, maxDelayMs: 30_000 },
       signal: ctx.signal,
       log: ctx.log,

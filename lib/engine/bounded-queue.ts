@@ -35,6 +35,17 @@ export class BoundedQueue<T> {
     return true;
   }
 
+  /**
+   * Adds an item now, over capacity if need be, keeping its place in line;
+   * for items that hold no data (a commit position). False once closed.
+   */
+  pushNow(item: T): boolean {
+    if (this.closed) return false;
+    this.items.push(item);
+    this.notify();
+    return true;
+  }
+
   /** Next item; waits while empty; undefined once closed and drained. */
   async take(): Promise<T | undefined> {
     while (this.items.length === 0) {

@@ -116,6 +116,12 @@ interface Chunk<T> {
   topic: string;
   partition: number;
   records: SourceRecord[];
+  /**
+   * The offset to commit once the chunk is durable. Past the last record when
+   * transaction markers or aborted records follow it, so a group on a
+   * transactional topic reaches the end (the last stable offset), not end - 1.
+   */
+  nextOffset: string;
   writes: { record: SourceRecord; item: T }[];
   dead: DeadLetter[];
   skipped: number;
@@ -159,6 +165,14 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   source.consumer.on(source.consumer.events.CRASH, (event) => {
     if (!event.payload.restart) stop("error", event.payload.error);
   });
+  // kafkajs skips eachBatch for a fetch holding only transaction markers or
+  // aborted records; an empty chunk commits past them, in order with the rest.
+  source.consumer.on(source.consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize > 0 || stopReason) return;
+    const chunk = processChunk<T>(payload.topic, payload.partition, [], options.processor);
+    chunk.nextOffset = nextAfter(payload.lastOffset);
+    queue.pushNow(chunk);
+  });
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     for (let start = 0; start < batch.messages.length; start += options.batchSize) {
@@ -170,7 +184,9 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
         messages = messages.slice(0, budget);
       }
       const records = messages.map((m) => toSourceRecord(batch.topic, batch.partition, m));
+      const wholeRest = start + messages.length >= batch.messages.length;
       const chunk = processChunk(batch.topic, batch.partition, records, options.processor);
+      if (wholeRest) chunk.nextOffset = laterOffset(chunk.nextOffset, nextAfter(batch.lastOffset()));
       if (!(await queue.push(chunk, heartbeat))) return;
       counts.consumed += records.length;
       resolveOffset(records[records.length - 1]!.offset);
@@ -239,7 +255,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     const counted = poisoned ? ready.slice(0, ready.indexOf(poisoned) + 1) : ready;
     const last = counted[counted.length - 1]!;
     const { topic, partition } = last.chunk;
-    const next = poisoned ? poisoned.poison!.record.offset : nextOffset(last.chunk.records[last.chunk.records.length - 1]!);
+    const next = poisoned ? poisoned.poison!.record.offset : last.chunk.nextOffset;
     await commit(topic, partition, next);
 
     for (const durable of counted) {
@@ -343,7 +359,9 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
 }
 
 function processChunk<T>(topic: string, partition: number, records: SourceRecord[], processor: Processor<T>): Chunk<T> {
-  const chunk: Chunk<T> = { topic, partition, records, writes: [], dead: [], skipped: 0 };
+  const last = records[records.length - 1];
+  const nextOffset = last ? nextAfter(last.offset) : "0";
+  const chunk: Chunk<T> = { topic, partition, records, nextOffset, writes: [], dead: [], skipped: 0 };
   for (const record of records) {
     let outcome: Outcome<T>;
     try {
@@ -362,8 +380,12 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function nextOffset(record: SourceRecord): string {
-  return (BigInt(record.offset) + 1n).toString();
+function nextAfter(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+function laterOffset(a: string, b: string): string {
+  return BigInt(a) >= BigInt(b) ? a : b;
 }
 
 function isTransient(error: unknown): boolean {

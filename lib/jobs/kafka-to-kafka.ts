@@ -13,7 +13,9 @@
  *   onError: "dlq", dlqTopic: "logins.dlq", batchSize: 2000, logInterval: 10000, untilCaughtUp: true,
  *   fromBeginning: false, log, signal });
  */
-import { CompressionTypes, type Admin } from "kafkajs";
+import type { Admin } from "kafkajs";
+import { compressionType } from "../kafka/codecs.ts";
+import type { CompressionName } from "../kafka/compression-names.ts";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
@@ -26,7 +28,6 @@ import type { Logger } from "../log/logger.ts";
 import { replicateProcessor, selfReplications, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 
-export type Compression = "none" | "gzip";
 
 export interface KafkaToKafkaOptions extends RunSettings {
   from: KafkaSection;
@@ -38,7 +39,7 @@ export interface KafkaToKafkaOptions extends RunSettings {
   groupId: string;
   partitioning: Partitioning;
   provenance: boolean;
-  compression: Compression;
+  compression: CompressionName;
   /** Dead-letter topic on the source cluster; required when onError is "dlq". */
   dlqTopic?: string;
   fromBeginning: boolean;
@@ -108,7 +109,7 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
     sink = kafkaSink({
       producer,
       name: `kafka [${options.to.name}]`,
-      compression: options.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None,
+      compression: compressionType(options.compression),
       maxBatchBytes: Math.min(MAX_REQUEST_BYTES, plan.maxMessageBytes),
     });
     if (options.onError === "dlq") {

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
+import { registerCodecs } from "./codecs.ts";
 import { ignoreKafkajsNegativeTimeouts } from "./timer-warning.ts";
 
 export interface KafkaClientOptions {
@@ -22,6 +23,7 @@ export interface KafkaClientOptions {
 
 export function createKafka(section: KafkaSection, log: Logger, options: KafkaClientOptions = {}): Kafka {
   ignoreKafkajsNegativeTimeouts();
+  registerCodecs();
   const config: KafkaConfig = {
     clientId: section.clientId,
     brokers: section.brokers,

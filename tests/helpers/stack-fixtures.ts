@@ -16,6 +16,7 @@ import { resolve } from "node:path";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { mongoSection } from "../../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
+import { registerCodecs } from "../../lib/kafka/codecs.ts";
 import { BUN, REPO_ROOT, runTool } from "./run-tool.ts";
 
 export const ROOT = REPO_ROOT;
@@ -34,6 +35,7 @@ export function uniqueName(prefix: string): string {
 }
 
 export function kafkaClient(brokers = localKafka.brokers): Kafka {
+  registerCodecs();
   return new Kafka({ clientId: "tests", brokers, logLevel: logLevel.NOTHING });
 }
 
