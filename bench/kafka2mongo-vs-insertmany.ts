@@ -17,12 +17,17 @@
  * Needs the local stack (npm run stack:up).
  */
 import { Kafka, Partitioners, logLevel } from "kafkajs";
-import { MongoClient, type Document } from "mongodb";
+import type { Document, MongoClient } from "mongodb";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { SourceRecord } from "../lib/engine/record.ts";
 import { kafkaDocumentProcessor } from "../lib/processors/kafka-document.ts";
+import { kafkaSection } from "../lib/config/kafka-section.ts";
+import { mongoSection } from "../lib/config/mongo-section.ts";
+import { loadConfigSource } from "../lib/config/source.ts";
+import { createMongoClient } from "../lib/mongo/client.ts";
 import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -111,7 +116,14 @@ async function sinkLimit(mongo: MongoClient, documents: Document[], inFlight: nu
   return (performance.now() - started) / 1000;
 }
 
-async function kafka2mongo(round: number): Promise<{ wallSeconds: number; summary: Record<string, number> }> {
+interface ToolRun {
+  wallSeconds: number;
+  /** user + system CPU of the tool process, in seconds. */
+  cpuSeconds: number;
+  summary: Record<string, number>;
+}
+
+async function kafka2mongo(round: number): Promise<ToolRun> {
   const started = performance.now();
   const proc = Bun.spawn(
     [
@@ -140,12 +152,19 @@ async function kafka2mongo(round: number): Promise<{ wallSeconds: number; summar
   );
   const stdout = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error("kafka2mongo failed");
-  return { wallSeconds: (performance.now() - started) / 1000, summary: JSON.parse(stdout.trim().split("\n").pop()!) };
+  const cpu = proc.resourceUsage()!.cpuTime;
+  return {
+    wallSeconds: (performance.now() - started) / 1000,
+    cpuSeconds: Number(cpu.user + cpu.system) / 1e6,
+    summary: JSON.parse(stdout.trim().split("\n").pop()!),
+  };
 }
 
 ignoreKafkajsNegativeTimeouts();
-const kafka = new Kafka({ clientId: "bench", brokers: ["127.0.0.1:9092"], logLevel: logLevel.NOTHING });
-const mongo = new MongoClient("mongodb://127.0.0.1:27017/", { serverSelectionTimeoutMS: 10_000 });
+// The stack's config with its KT_* overrides, as the tool under test reads it.
+const stackConfig = loadConfigSource(resolve(ROOT, "config/local-stack.ini"));
+const kafka = new Kafka({ clientId: "bench", brokers: kafkaSection(stackConfig, "local_kafka").brokers, logLevel: logLevel.NOTHING });
+const mongo = createMongoClient(mongoSection(stackConfig, "mongodb"));
 await mongo.connect();
 
 console.log(`producing ${MESSAGES} messages of ~${messageValue(0).length} bytes to ${topic} ...`);
@@ -155,6 +174,7 @@ const documents = sameDocuments();
 type Method = "sequential" | "concurrent" | "kafka2mongo";
 const seconds: Record<Method, number[]> = { sequential: [], concurrent: [], kafka2mongo: [] };
 const wallSeconds: number[] = [];
+const cpuSeconds: number[] = [];
 const methods: Method[] = ["sequential", "concurrent", "kafka2mongo"];
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? methods : [...methods].reverse();
@@ -168,6 +188,7 @@ for (let round = 0; round < ROUNDS; round++) {
       if (landed !== MESSAGES) throw new Error(`kafka2mongo landed ${landed} of ${MESSAGES} documents`);
       seconds.kafka2mongo.push(MESSAGES / pipeline.summary.messages_per_sec!);
       wallSeconds.push(pipeline.wallSeconds);
+      cpuSeconds.push(pipeline.cpuSeconds);
     }
   }
 }
@@ -188,6 +209,8 @@ const result = {
   kafka2mongo_wall_msgs_per_sec_incl_startup: Math.round(wallRate),
   ratio: Number((pipelineRate / baselineRate).toFixed(3)),
   ratio_incl_startup: Number((wallRate / baselineRate).toFixed(3)),
+  kafka2mongo_cpu_us_per_msg: Number(((Math.min(...cpuSeconds) * 1e6) / MESSAGES).toFixed(1)),
+  load_average: loadavg().map((l) => Number(l.toFixed(2))),
 };
 console.log(`
 mean over ${ROUNDS} rounds of ${MESSAGES} messages
@@ -195,7 +218,9 @@ sink limit, 1 batch in flight         ${result.sink_limit_sequential_msgs_per_se
 sink limit, 2 in flight (as the tool) ${result.sink_limit_msgs_per_sec} msg/s
 kafka2mongo (run, from its summary)   ${pipelineRate} msg/s
 kafka2mongo (wall clock, with start)  ${result.kafka2mongo_wall_msgs_per_sec_incl_startup} msg/s
-ratio to the 2-in-flight sink limit   ${result.ratio}x  (${result.ratio_incl_startup}x with start-up)  target >= 0.9x`);
+ratio to the 2-in-flight sink limit   ${result.ratio}x  (${result.ratio_incl_startup}x with start-up)  target >= 0.9x
+kafka2mongo CPU (user+sys, best run)  ${result.kafka2mongo_cpu_us_per_msg} µs/msg, start-up included
+load average at the end               ${result.load_average.join(" ")} (the machine is shared)`);
 
 mkdirSync(resolve(ROOT, "bench/results"), { recursive: true });
 writeFileSync(resolve(ROOT, `bench/results/kafka2mongo-${run}.json`), JSON.stringify(result, null, 2));
