@@ -17,6 +17,27 @@ describe("mongo sink", () => {
     });
   });
 
+  test("a batch over one command's size limit is written in parts", async () => {
+    await withMongo(async (client) => {
+      const collection = client.db("toolkit_tests").collection(uniqueName("sink-large"));
+      const sink = mongoSink(collection);
+      const megabyte = "x".repeat(1024 * 1024);
+      const documents = Array.from({ length: 18 }, (_, i) => ({ _id: `large-${i}`, pad: megabyte }));
+      expect(await sink.write(documents)).toEqual({ written: 18, duplicates: 0, rejected: [] });
+      expect(await collection.countDocuments()).toBe(18);
+      await collection.drop();
+    });
+  });
+
+  test("a document without _id gets one before the first attempt, so a retry is a duplicate", async () => {
+    await withMongo(async (client) => {
+      const sink = mongoSink(client.db("toolkit_tests").collection(uniqueName("sink-noid")));
+      const documents: { _id?: unknown; n: number }[] = [{ n: 1 }, { n: 2 }];
+      expect(await sink.write(documents)).toEqual({ written: 2, duplicates: 0, rejected: [] });
+      expect(await sink.write(documents)).toEqual({ written: 0, duplicates: 2, rejected: [] });
+    });
+  });
+
   test("an unreachable server is a transient error, never a claimed write", async () => {
     // A server that goes away mid-run is covered by the FerretDB outage test
     // in kafka2mongo.test.ts; this is the never-reachable case.
