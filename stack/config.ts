@@ -33,6 +33,7 @@ export interface Ports {
   mongo: number;
   prometheus: number;
   alertmanager: number;
+  postgres: number;
 }
 
 export function ports(): Ports {
@@ -45,6 +46,7 @@ export function ports(): Ports {
     mongo: envPort("STACK_MONGO_PORT", 27017),
     prometheus: envPort("STACK_PROMETHEUS_PORT", 9090),
     alertmanager: envPort("STACK_ALERTMANAGER_PORT", 9093),
+    postgres: envPort("STACK_POSTGRES_PORT", 5432),
   };
 }
 
@@ -59,6 +61,8 @@ export interface Server {
   ports: number[];
   /** Appears in the process command line; tells our process from a reused pid. */
   marker: string;
+  /** What `down` sends first (SIGTERM unless the server needs another to stop promptly). */
+  stopSignal?: NodeJS.Signals;
   /** Writes config files and formats storage if needed. */
   prepare(): Promise<void>;
   command(): string[];

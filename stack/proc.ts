@@ -91,10 +91,15 @@ export function removePid(pidFile: string): void {
 }
 
 
-/** SIGTERM, then SIGKILL after graceMs. Returns how the process ended. */
-export async function stopProcess(pid: number, marker: string, graceMs: number): Promise<"terminated" | "killed" | "gone"> {
+/** SIGTERM (or `signal`), then SIGKILL after graceMs. Returns how the process ended. */
+export async function stopProcess(
+  pid: number,
+  marker: string,
+  graceMs: number,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<"terminated" | "killed" | "gone"> {
   if (!isAlive(pid, marker)) return "gone";
-  process.kill(pid, "SIGTERM");
+  process.kill(pid, signal);
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(200);

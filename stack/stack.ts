@@ -15,11 +15,13 @@
  *   prometheus    Prometheus (Debian package), 9090: config/monitoring/alerts.yml, targets
  *                 from .stack/prometheus/targets/*.json
  *   alertmanager  Alertmanager (Debian package), 9093: config/monitoring/alertmanager.yml
+ *   postgres      PostgreSQL from Debian's package (apt-get install -y when missing),
+ *                 5432, database/user toolkit, password toolkit-secret
  *
  * Ports can be moved with STACK_LOCAL_KAFKA_PORT, STACK_LOCAL_CONTROLLER_PORT,
  * STACK_REMOTE_KAFKA_PORT, STACK_REMOTE_SASL_PORT, STACK_REMOTE_CONTROLLER_PORT
- * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT and STACK_ALERTMANAGER_PORT; pass the
- * same values to `down` and `status`.
+ * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT, STACK_ALERTMANAGER_PORT and
+ * STACK_POSTGRES_PORT; pass the same values to `down` and `status`.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
  * Needs java (17+), mvn and go on PATH; Prometheus and Alertmanager come from
@@ -31,6 +33,7 @@ import { join, relative } from "node:path";
 import { LOCK_TIMEOUT_MS, ROOT, START_TIMEOUT_MS, STACK_DIR, STOP_GRACE_MS, ports, type Server } from "./config.ts";
 import { UsageError } from "../lib/errors.ts";
 import { ferretdbServer } from "./ferretdb.ts";
+import { postgresServer } from "./postgres.ts";
 import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
 import { alertmanagerServer, prometheusServer } from "./prometheus.ts";
@@ -50,6 +53,7 @@ function servers(): Server[] {
     ferretdbServer(p.mongo),
     prometheusServer(p.prometheus, p.alertmanager),
     alertmanagerServer(p.alertmanager),
+    postgresServer(p.postgres),
   ];
 }
 
@@ -94,7 +98,7 @@ async function waitUntilAnswering(s: Server, pid: number, started: boolean): Pro
     // Not ours to kill: it may be serving other STACK_* ports than this run asked for.
     throw new ServerError(s, `is running (pid ${pid}) but not answering on port ${s.ports[0]}; \`down\` and \`up\` restart it`);
   }
-  await stopProcess(pid, s.marker, STOP_GRACE_MS);
+  await stopProcess(pid, s.marker, STOP_GRACE_MS, s.stopSignal);
   removePid(s.pidFile);
   throw new ServerError(s, `did not answer within ${START_TIMEOUT_MS / 1000} s (stopped it)`);
 }
@@ -169,7 +173,7 @@ async function stop(s: Server): Promise<void> {
   if (pids.size === 0) console.log(`stack: ${s.name} not running`);
   for (const pid of pids) {
     const started = performance.now();
-    const how = await stopProcess(pid, s.marker, STOP_GRACE_MS);
+    const how = await stopProcess(pid, s.marker, STOP_GRACE_MS, s.stopSignal);
     console.log(`stack: ${s.name} stopped (pid ${pid}, ${how}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   removePid(s.pidFile);

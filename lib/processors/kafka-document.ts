@@ -106,7 +106,8 @@ function liftId(object: Record<string, unknown>): Document {
   return { ...rest, _value_id: _id };
 }
 
-function decodeHeaders(headers: SourceRecord["headers"]): Record<string, string | string[]> {
+/** Header values as UTF-8 text; a repeated header becomes an array. */
+export function decodeHeaders(headers: SourceRecord["headers"]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -1,0 +1,77 @@
+/**
+ * Kafka → SQL: the job behind tools/kafka2sql.ts. Opens the SQLite file or
+ * connects to PostgreSQL (creating the table when missing), runs the engine
+ * with the row processor and the dialect's sink, and always closes both ends.
+ *
+ * @example
+ * const summary = await kafkaToSql({ kafka, target, table, topic: "logins", groupId: "g",
+ *   dlqTopic: "logins.dlq", onError: "dlq", batchSize: 500, logInterval: 1000,
+ *   untilCaughtUp: true, fromBeginning: false, log, signal });
+ */
+import type { KafkaSection } from "../config/kafka-section.ts";
+import { describeSqlTarget, type SqlSection } from "../config/sql-section.ts";
+import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
+import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
+import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
+import type { Sink } from "../engine/sink.ts";
+import { createKafka } from "../kafka/client.ts";
+import { sqlRowProcessor, type SqlRow } from "../processors/sql-row.ts";
+import { openPostgresSink, PostgresSchemaError } from "../sinks/postgres.ts";
+import { openSqliteSink } from "../sinks/sqlite.ts";
+import type { TableSpec } from "../sql/table.ts";
+
+export interface KafkaToSqlOptions extends RunSettings {
+  kafka: KafkaSection;
+  target: SqlSection;
+  table: TableSpec;
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  fromBeginning: boolean;
+}
+
+export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSummary> {
+  const { log } = options;
+  const sink = await openSqlSink(options.target, options.table);
+  const kafka = createKafka(options.kafka, log);
+  let source: KafkaSource | undefined;
+  let deadLetters: DeadLetterTopic | undefined;
+  try {
+    source = await openKafkaSource({
+      kafka,
+      groupId: options.groupId,
+      topics: [options.topic],
+      resetToEarliest: options.fromBeginning,
+      log,
+    });
+    if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
+    return await runPipeline({
+      source,
+      processor: sqlRowProcessor({ table: options.table, consumerGroup: options.groupId }),
+      sink,
+      deadLetters,
+      ...runSettings(options),
+    });
+  } finally {
+    await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
+    await deadLetters?.close().catch(() => {});
+    await sink.close().catch((e) => log.warn("closing the database failed", { error: String(e) }));
+  }
+}
+
+/** The sink for a target; a server that cannot be reached is one clear line. */
+export async function openSqlSink(target: SqlSection, table: TableSpec): Promise<Sink<SqlRow>> {
+  if (target.kind === "sqlite") {
+    try {
+      return openSqliteSink(target.path, table);
+    } catch (error) {
+      throw new Error(`cannot open ${describeSqlTarget(target)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  try {
+    return await openPostgresSink(target, table);
+  } catch (error) {
+    if (error instanceof PostgresSchemaError) throw error;
+    throw new Error(`cannot reach ${describeSqlTarget(target)}: ${(error as Error).message}`, { cause: error });
+  }
+}
