@@ -91,7 +91,7 @@ export function columnValue(value: unknown, column: TypedColumn): SqlValue | { e
       if (text === undefined) return misfit("an integer");
       const n = BigInt(text);
       const fits = column.type === "integer" ? n >= INT32.min && n <= INT32.max : n >= -(2n ** 63n) && n < 2n ** 63n;
-      return fits ? text : misfit(`a ${column.type} in range`);
+      return fits ? text : misfit(`an integer within ${column.type} range`);
     }
     case "double": {
       const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
