@@ -53,6 +53,12 @@ describe("docker-compose.yml", () => {
     expect(service("local-kafka").image).toBe("apache/kafka:3.9.1");
     expect(service("remote-kafka").image).toMatch(/^apache\/kafka:3\.9\.\d+$/);
     expect(service("mongo").image).toBe("mongo:7");
+    expect(service("postgres").image).toMatch(/^postgres:1\d$/);
+  });
+
+  test("postgres has the local stack's database, user and port", () => {
+    expect(publishedPorts(service("postgres"))).toEqual([5432]);
+    expect(service("postgres").environment).toMatchObject({ POSTGRES_USER: "toolkit", POSTGRES_PASSWORD: "toolkit-secret", POSTGRES_DB: "toolkit" });
   });
 
   test("publishes the same ports as the local stack", () => {

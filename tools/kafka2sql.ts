@@ -10,7 +10,6 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { describeSqlTarget, sqlSection } from "../lib/config/sql-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
-import { kafkaToSql } from "../lib/jobs/kafka-to-sql.ts";
 import { parseColumns, tableSpec } from "../lib/sql/table.ts";
 
 const spec = defineTool({
@@ -70,6 +69,8 @@ await runTool(spec, async (flags, ctx) => {
 
   const where = `${describeSqlTarget(target)} ${table.name}`;
   ctx.log.info("starting", { topic, group: groupId, target: where, on_error: onError, columns: table.typed.length });
+  // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
+  const { kafkaToSql } = await import("../lib/jobs/kafka-to-sql.ts");
   const summary = await kafkaToSql({
     kafka,
     target,

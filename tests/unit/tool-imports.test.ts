@@ -1,6 +1,6 @@
 /**
  * --help must answer fast, so no tool loads a driver before its flags are
- * parsed: kafkajs and mongodb are reached only through dynamic import().
+ * parsed: kafkajs, mongodb and postgres are reached only through dynamic import().
  * Checked on the static import graph (bench/help-latency.ts measures the time).
  */
 import { describe, expect, test } from "bun:test";
@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const LOADED_AFTER_FLAGS = new Set(["kafkajs", "mongodb"]);
+const LOADED_AFTER_FLAGS = new Set(["kafkajs", "mongodb", "postgres"]);
 const transpiler = new Bun.Transpiler({ loader: "ts" });
 
 /** Packages a file loads at startup, each with the chain of files that leads to it. */
