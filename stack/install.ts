@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join, relative } from "node:path";
 import { FERRETDB_BIN, KAFKA_LIBS, ROOT } from "./config.ts";
 import { ALERTMANAGER_BIN, PROMETHEUS_BIN, PROMTOOL_BIN } from "./prometheus.ts";
+import { postgresBinDir } from "./postgres.ts";
 
 const POM = join(ROOT, "stack", "pom.xml");
 const FERRETDB_SRC = join(ROOT, "stack", "ferretdb");
@@ -61,22 +62,26 @@ async function installFerretdb(): Promise<void> {
   writeFileSync(stampOf(FERRETDB_BIN), `${digest(FERRETDB_INPUTS)}\n`);
 }
 
-/** Debian package → the commands it provides that the stack and tests run. */
-const DEBIAN_PACKAGES: Record<string, string[]> = {
-  prometheus: [PROMETHEUS_BIN, PROMTOOL_BIN],
-  "prometheus-alertmanager": [ALERTMANAGER_BIN],
+const commandsFound = (commands: string[]) => () => commands.every((c) => Bun.which(c) !== null);
+
+/** Debian package → whether what the stack and tests run from it is there. */
+const DEBIAN_PACKAGES: Record<string, () => boolean> = {
+  prometheus: commandsFound([PROMETHEUS_BIN, PROMTOOL_BIN]),
+  "prometheus-alertmanager": commandsFound([ALERTMANAGER_BIN]),
+  // The server binaries live off the PATH, in /usr/lib/postgresql/<version>/bin.
+  postgresql: () => postgresBinDir() !== undefined,
 };
 
 function missingPackages(): string[] {
   return Object.entries(DEBIAN_PACKAGES)
-    .filter(([, commands]) => commands.some((c) => Bun.which(c) === null))
+    .filter(([, installed]) => !installed())
     .map(([name]) => name);
 }
 
 /** apt-get as root, or through sudo; the packages' services are not started (no systemd here, policy elsewhere). */
 async function installDebianPackages(packages: string[]): Promise<void> {
   if (Bun.which("apt-get") === null) {
-    throw new Error(`install: ${packages.join(", ")} missing and no apt-get here; install Prometheus and Alertmanager and put them on PATH`);
+    throw new Error(`install: ${packages.join(", ")} missing and no apt-get here; install them by hand (Prometheus and Alertmanager on PATH)`);
   }
   const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
   console.log(`install: Debian packages ${packages.join(", ")} with apt-get`);
@@ -102,6 +107,6 @@ export async function install(): Promise<void> {
   if (isCurrent(FERRETDB_BIN, FERRETDB_INPUTS)) console.log(`install: FerretDB up to date (${relative(ROOT, FERRETDB_BIN)})`);
   else await installFerretdb();
   const missing = missingPackages();
-  if (missing.length === 0) console.log("install: Prometheus and Alertmanager installed");
+  if (missing.length === 0) console.log("install: Debian packages installed (prometheus, prometheus-alertmanager, postgresql)");
   else await installDebianPackages(missing);
 }

@@ -1,5 +1,6 @@
 /**
- * PostgreSQL from Debian's `postgresql` package, run as a user process:
+ * PostgreSQL from Debian's `postgresql` package (install.ts installs it when
+ * missing), run as a user process:
  * initdb into .stack/postgres/data on first start, then the postmaster on
  * 127.0.0.1 only. As root (this project's machines) the server runs as the
  * unprivileged `postgres` user the package creates, because PostgreSQL
@@ -10,7 +11,7 @@
  *
  * @example
  * const server = postgresServer(5432);
- * await server.prepare();           // installs the package if missing, initdb once
+ * await server.prepare();           // initdb once (install.ts installs the package)
  * startDetached(server.command(), ...);
  * await server.probe();             // SELECT 1 as user toolkit
  */
@@ -77,7 +78,7 @@ export function postgresServer(port: number): Server {
     // disconnect; SIGINT ("fast") rolls back open transactions and stops now.
     stopSignal: "SIGINT",
     async prepare() {
-      if (postgresBinDir() === undefined) await installPackage(logFile);
+      if (postgresBinDir() === undefined) throw new Error("PostgreSQL is not installed (`bun stack/stack.ts install` installs Debian's postgresql)");
       mkdirSync(dir, { recursive: true });
       if (existsSync(join(dataDir, "PG_VERSION"))) return;
       await initialise(dir, dataDir, logFile, bin);
@@ -96,16 +97,6 @@ export function postgresServer(port: number): Server {
       ]),
     probe: () => queryPostgres(port),
   };
-}
-
-async function installPackage(logFile: string): Promise<void> {
-  console.log("install: PostgreSQL is missing; apt-get install -y postgresql (Debian)");
-  mkdirSync(join(logFile, ".."), { recursive: true });
-  const opts = { cwd: STACK_DIR, logFile, env: { DEBIAN_FRONTEND: "noninteractive" } };
-  await runLogged(["apt-get", "update"], opts);
-  // The package's own cluster service is not wanted: the stack runs its own.
-  await runLogged(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], opts);
-  if (postgresBinDir() === undefined) throw new Error("apt-get installed postgresql but no /usr/lib/postgresql/*/bin/postgres was found");
 }
 
 /** initdb with password authentication, then CREATE DATABASE in single-user mode (no server needed). */
