@@ -16,13 +16,13 @@
  * Usage: bun bench/kafka2mongo-vs-insertmany.ts [--messages 200000] [--batch-size 500] [--rounds 2]
  * Needs the local stack (npm run stack:up).
  */
-import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import type { Document, MongoClient } from "mongodb";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { SourceRecord } from "../lib/engine/record.ts";
+import { loginEvent, loginRecord, produceLoginEvents } from "./lib/login-events.ts";
 import { kafkaDocumentProcessor } from "../lib/processors/kafka-document.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
@@ -46,55 +46,12 @@ const DB = "toolkit_bench";
 const run = Date.now().toString(36);
 const topic = `bench-k2m-${run}`;
 
-/** A login event padded to about 1 KB, like a real event with a few nested fields. */
-function messageValue(i: number): string {
-  return JSON.stringify({
-    user_id: String(100_000 + i),
-    app_version: "2.3.0",
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    locale: "NE",
-    device_id: `0bcbfec0-02c4-496c-99ac-${String(i).padStart(12, "0")}`,
-    timestamp: 1742331926 + i,
-    device_type: i % 2 ? "android" : "ios",
-    attributes: { session: i % 97, tags: ["a", "b", "c"], note: "n".repeat(700) },
-  });
-}
-
-async function produceAll(kafka: Kafka): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < MESSAGES; i += 2000) {
-    const messages = [];
-    for (let j = i; j < Math.min(MESSAGES, i + 2000); j++) messages.push({ key: `user-${j}`, value: messageValue(j) });
-    inFlight.push(producer.send({ topic, acks: -1, messages }));
-    if (inFlight.length >= 8) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-}
-
 /** The documents kafka2mongo makes from the same messages, same sizes and _id scheme. */
 function sameDocuments(): Document[] {
   const toDocument = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" });
   const documents: Document[] = [];
   for (let i = 0; i < MESSAGES; i++) {
-    const key = Buffer.from(`user-${i}`);
-    const value = Buffer.from(messageValue(i));
-    const record: SourceRecord = {
-      topic: `${topic}-baseline`,
-      partition: i % PARTITIONS,
-      offset: String(Math.floor(i / PARTITIONS)),
-      key,
-      value,
-      headers: {},
-      timestamp: String(Date.now()),
-      size: key.length + value.length,
-    };
+    const record = loginRecord(`${topic}-baseline`, i, PARTITIONS);
     const outcome = toDocument(record);
     if (outcome.kind === "write") documents.push(outcome.item);
   }
@@ -167,8 +124,8 @@ const kafka = new Kafka({ clientId: "bench", brokers: kafkaSection(stackConfig, 
 const mongo = createMongoClient(mongoSection(stackConfig, "mongodb"));
 await mongo.connect();
 
-console.log(`producing ${MESSAGES} messages of ~${messageValue(0).length} bytes to ${topic} ...`);
-await produceAll(kafka);
+console.log(`producing ${MESSAGES} messages of ~${loginEvent(0).length} bytes to ${topic} ...`);
+await produceLoginEvents(kafka, topic, MESSAGES, PARTITIONS);
 const documents = sameDocuments();
 
 type Method = "sequential" | "concurrent" | "kafka2mongo";
@@ -202,7 +159,7 @@ const result = {
   messages: MESSAGES,
   rounds: ROUNDS,
   batch_size: BATCH,
-  value_bytes: messageValue(0).length,
+  value_bytes: loginEvent(0).length,
   sink_limit_sequential_msgs_per_sec: Math.round(sequentialRate),
   sink_limit_msgs_per_sec: Math.round(baselineRate),
   kafka2mongo_msgs_per_sec: pipelineRate,

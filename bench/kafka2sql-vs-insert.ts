@@ -16,15 +16,15 @@
  * Usage: bun bench/kafka2sql-vs-insert.ts [--target sqlite|postgres|both] [--messages 100000] [--batch-size 500] [--rounds 2]
  * Needs the local stack (npm run stack:up); honours the KT_* port overrides.
  */
-import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
+import { loginEvent, loginRecord, produceLoginEvents } from "./lib/login-events.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
 import { sqlSection, type PostgresSection } from "../lib/config/sql-section.ts";
-import type { SourceRecord } from "../lib/engine/record.ts";
 import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { sqlRowProcessor, type SqlRow } from "../lib/processors/sql-row.ts";
 import { connectPostgres } from "../lib/sinks/postgres.ts";
@@ -53,55 +53,12 @@ const config = loadConfigSource(CONFIG);
 const kafkaConfig = kafkaSection(config, "local_kafka");
 const postgresConfig = sqlSection(config, "postgres") as PostgresSection;
 
-/** A login event padded to about 1 KB, the same as the kafka2mongo benchmark's. */
-function messageValue(i: number): string {
-  return JSON.stringify({
-    user_id: String(100_000 + i),
-    app_version: "2.3.0",
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    locale: "NE",
-    device_id: `0bcbfec0-02c4-496c-99ac-${String(i).padStart(12, "0")}`,
-    timestamp: 1742331926 + i,
-    device_type: i % 2 ? "android" : "ios",
-    attributes: { session: i % 97, tags: ["a", "b", "c"], note: "n".repeat(700) },
-  });
-}
-
-async function produceAll(kafka: Kafka): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < MESSAGES; i += 2000) {
-    const messages = [];
-    for (let j = i; j < Math.min(MESSAGES, i + 2000); j++) messages.push({ key: `user-${j}`, value: messageValue(j) });
-    inFlight.push(producer.send({ topic, acks: -1, messages }));
-    if (inFlight.length >= 8) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-}
-
 /** The rows kafka2sql makes from the same messages. */
 function sameRows(table: TableSpec): SqlRow[] {
   const toRow = sqlRowProcessor({ table, consumerGroup: "bench" });
   const rows: SqlRow[] = [];
   for (let i = 0; i < MESSAGES; i++) {
-    const key = Buffer.from(`user-${i}`);
-    const value = Buffer.from(messageValue(i));
-    const record: SourceRecord = {
-      topic,
-      partition: i % PARTITIONS,
-      offset: String(Math.floor(i / PARTITIONS)),
-      key,
-      value,
-      headers: {},
-      timestamp: String(Date.now()),
-      size: key.length + value.length,
-    };
+    const record = loginRecord(topic, i, PARTITIONS);
     const outcome = toRow(record);
     if (outcome.kind === "write") rows.push(outcome.item);
   }
@@ -190,8 +147,8 @@ async function dropPipelineTable(target: Dialect, table: string): Promise<void> 
 
 ignoreKafkajsNegativeTimeouts();
 const kafka = new Kafka({ clientId: "bench", brokers: kafkaConfig.brokers, logLevel: logLevel.NOTHING });
-console.log(`producing ${MESSAGES} messages of ~${messageValue(0).length} bytes to ${topic} ...`);
-await produceAll(kafka);
+console.log(`producing ${MESSAGES} messages of ~${loginEvent(0).length} bytes to ${topic} ...`);
+await produceLoginEvents(kafka, topic, MESSAGES, PARTITIONS);
 
 const mean = (list: number[]) => list.reduce((a, b) => a + b, 0) / list.length;
 const results: Record<string, unknown>[] = [];
@@ -224,7 +181,7 @@ for (const target of TARGETS) {
     messages: MESSAGES,
     rounds: ROUNDS,
     batch_size: BATCH,
-    value_bytes: messageValue(0).length,
+    value_bytes: loginEvent(0).length,
     raw_limit_msgs_per_sec: Math.round(mean(limitRates)),
     kafka2sql_msgs_per_sec: Math.round(mean(toolRates)),
     kafka2sql_wall_msgs_per_sec_incl_startup: Math.round(mean(wallRates)),
