@@ -122,7 +122,7 @@ async function postgresLimit(rows: SqlRow[], table: TableSpec): Promise<number> 
 async function kafka2sql(target: Dialect, table: string): Promise<{ rate: number; wallSeconds: number }> {
   const started = performance.now();
   const proc = Bun.spawn(
-    [process.execPath, "tools/kafka2sql.ts", "--config", CONFIG, "--sql", target, "--topic", topic, "--group", `${topic}-${table}`,
+    [process.execPath, "tools/kafka2sql.ts", "--config", CONFIG, "--sql", target, "--topic", topic, "--group", `${topic}-${target}-${table}`,
       "--table", table, "--batch-size", String(BATCH), "--log-interval", "50000", "--until-caught-up", "--json", "--log-dir", "none"],
     { cwd: ROOT, stdout: "pipe", stderr: "inherit", env: { ...process.env, KT_SQLITE_PATH: SQLITE_FILE } },
   );
