@@ -32,3 +32,14 @@ export const optionalText = z
   .trim()
   .optional()
   .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+/** A whole number from `min` to `max`, e.g. bytes or milliseconds; `unit` names it in the message. */
+export function wholeNumberField(unit: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const expected = `expected a whole number of ${unit} from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: expected })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: expected });
+}

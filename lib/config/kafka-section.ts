@@ -7,6 +7,12 @@
  * ssl_ca_file (implies ssl), client_id, default_consumer_group_id,
  * default_consumer_topic, default_producer_topic.
  *
+ * Tuning, every key optional (kafkajs defaults apply when unset), named
+ * after the Java client's settings: consumers take fetch_min_bytes,
+ * fetch_max_bytes, max_partition_fetch_bytes, fetch_max_wait_ms,
+ * session_timeout_ms and heartbeat_interval_ms; producers take linger_ms and
+ * batch_size (bytes of keys and values per produce request).
+ *
  * @example
  * const kafka = kafkaSection(loadConfigSource("database.ini"), "remote_kafka");
  * kafka.brokers; // ["10.0.0.5:9092"]
@@ -14,12 +20,15 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
-import { booleanField, optionalText, textField } from "./fields.ts";
+import { booleanField, optionalText, textField, wholeNumberField } from "./fields.ts";
 import { sectionValues, type ConfigSource } from "./source.ts";
 import { sectionError } from "./validate.ts";
 
 export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** The session timeout consumers use when the section sets none. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 
 export interface KafkaSection {
   /** Section name, used in logs and error messages. */
@@ -32,6 +41,26 @@ export interface KafkaSection {
   defaultGroupId?: string;
   defaultConsumerTopic?: string;
   defaultProducerTopic?: string;
+  consumer: ConsumerTuning;
+  producer: ProducerTuning;
+}
+
+/** Consumer settings from the section; unset ones keep the client's defaults. */
+export interface ConsumerTuning {
+  fetchMinBytes?: number;
+  fetchMaxBytes?: number;
+  maxPartitionFetchBytes?: number;
+  fetchMaxWaitMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+/** Producer settings from the section; unset ones mean "send each batch as it comes". */
+export interface ProducerTuning {
+  /** How long a send waits for other sends to join it in one request. */
+  lingerMs?: number;
+  /** Most bytes of keys and values in one produce request. */
+  batchBytes?: number;
 }
 
 const KEYS = [
@@ -45,7 +74,20 @@ const KEYS = [
   "default_consumer_group_id",
   "default_consumer_topic",
   "default_producer_topic",
+  "fetch_min_bytes",
+  "fetch_max_bytes",
+  "max_partition_fetch_bytes",
+  "fetch_max_wait_ms",
+  "session_timeout_ms",
+  "heartbeat_interval_ms",
+  "linger_ms",
+  "batch_size",
 ] as const;
+
+const GIB = 1024 * 1024 * 1024;
+// The broker's default group.max.session.timeout.ms is 30 min; beyond it a
+// join is refused, so a larger value is a typo rather than a wish.
+const MAX_SESSION_MS = 30 * 60 * 1000;
 
 const schema = z.object({
   servers: z
@@ -67,6 +109,14 @@ const schema = z.object({
   default_consumer_group_id: optionalText,
   default_consumer_topic: optionalText,
   default_producer_topic: optionalText,
+  fetch_min_bytes: wholeNumberField("bytes", 1, GIB).optional(),
+  fetch_max_bytes: wholeNumberField("bytes", 1, GIB).optional(),
+  max_partition_fetch_bytes: wholeNumberField("bytes", 1, GIB).optional(),
+  fetch_max_wait_ms: wholeNumberField("milliseconds", 0, 60_000).optional(),
+  session_timeout_ms: wholeNumberField("milliseconds", 1_000, MAX_SESSION_MS).optional(),
+  heartbeat_interval_ms: wholeNumberField("milliseconds", 100, MAX_SESSION_MS).optional(),
+  linger_ms: wholeNumberField("milliseconds", 0, 60_000).optional(),
+  batch_size: wholeNumberField("bytes", 1, GIB).optional(),
 });
 
 /** Reads and validates section `name` as a Kafka cluster. */
@@ -81,6 +131,15 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
   if (v.ssl_ca_file && !existsSync(v.ssl_ca_file)) {
     throw new ConfigError(`${where} ssl_ca_file: no such file ${v.ssl_ca_file}`);
   }
+  if (v.fetch_min_bytes !== undefined && v.fetch_max_bytes !== undefined && v.fetch_min_bytes > v.fetch_max_bytes) {
+    throw new ConfigError(`${where} fetch_min_bytes: must not exceed fetch_max_bytes (${v.fetch_max_bytes})`);
+  }
+  // The group coordinator needs several heartbeats per session to tell a
+  // slow member from a dead one; the Java client has the same rule.
+  const sessionMs = v.session_timeout_ms ?? DEFAULT_SESSION_TIMEOUT_MS;
+  if (v.heartbeat_interval_ms !== undefined && v.heartbeat_interval_ms >= sessionMs) {
+    throw new ConfigError(`${where} heartbeat_interval_ms: must be less than session_timeout_ms (${sessionMs})`);
+  }
 
   return {
     name,
@@ -94,5 +153,14 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
     defaultGroupId: v.default_consumer_group_id,
     defaultConsumerTopic: v.default_consumer_topic,
     defaultProducerTopic: v.default_producer_topic,
+    consumer: {
+      fetchMinBytes: v.fetch_min_bytes,
+      fetchMaxBytes: v.fetch_max_bytes,
+      maxPartitionFetchBytes: v.max_partition_fetch_bytes,
+      fetchMaxWaitMs: v.fetch_max_wait_ms,
+      sessionTimeoutMs: v.session_timeout_ms,
+      heartbeatIntervalMs: v.heartbeat_interval_ms,
+    },
+    producer: { lingerMs: v.linger_ms, batchBytes: v.batch_size },
   };
 }

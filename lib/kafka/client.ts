@@ -1,6 +1,8 @@
 /**
  * A kafkajs client built from a validated database.ini section, with SASL
- * (plain, SCRAM) and TLS, and kafkajs' own logs routed into ours.
+ * (plain, SCRAM) and TLS, and kafkajs' own logs routed into ours. Every
+ * consumer and producer it makes takes the section's tuning keys, over the
+ * defaults the caller passes (see tuning.ts).
  *
  * @example
  * const kafka = createKafka(kafkaSection(source, "remote_kafka"), log);
@@ -8,11 +10,22 @@
  * await admin.connect();
  */
 import { readFileSync } from "node:fs";
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
-import type { KafkaSection } from "../config/kafka-section.ts";
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type ConsumerConfig,
+  type KafkaConfig,
+  type LogEntry,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from "kafkajs";
+import type { ConsumerTuning, KafkaSection, ProducerTuning } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
 import { registerCodecs } from "./codecs.ts";
 import { ignoreKafkajsNegativeTimeouts } from "./timer-warning.ts";
+import { consumerOptions, tunedProducer } from "./tuning.ts";
 
 export interface KafkaClientOptions {
   /** How long to wait for a TCP connection and for SASL, per attempt. */
@@ -35,7 +48,29 @@ export function createKafka(section: KafkaSection, log: Logger, options: KafkaCl
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => forwardKafkaLog(log, section.name, entry),
   };
-  return new Kafka(config);
+  return new TunedKafka(config, section.consumer, section.producer);
+}
+
+/** A client whose consumers and producers follow the section's tuning. */
+class TunedKafka extends Kafka {
+  constructor(
+    config: KafkaConfig,
+    private readonly consumerTuning: ConsumerTuning,
+    private readonly producerTuning: ProducerTuning,
+  ) {
+    super(config);
+  }
+
+  override consumer(config: ConsumerConfig): Consumer {
+    // What the operator wrote in the section wins over the code's defaults.
+    return super.consumer({ ...config, ...consumerOptions(this.consumerTuning) });
+  }
+
+  override producer(config?: ProducerConfig): Producer {
+    // A transaction decides itself what goes out together.
+    if (config?.transactionalId) return super.producer(config);
+    return tunedProducer(super.producer(config), this.producerTuning);
+  }
 }
 
 /** Brokers and auth mode, for logs; never the password. */

@@ -94,6 +94,15 @@ describe("config", () => {
     ["[k]\nservers = a:1\nusername = u\n", "k", "[k] password: is required with username"],
     ["[k]\nservers = a:1\nssl = maybe\n", "k", "[k] ssl: expected true or false"],
     ["[k]\nservers = a:1\nssl_ca_file = /nope.pem\n", "k", "[k] ssl_ca_file: no such file /nope.pem"],
+    ["[k]\nservers = a:1\nfetch_max_bytes = 10MB\n", "k", "[k] fetch_max_bytes: expected a whole number of bytes"],
+    ["[k]\nservers = a:1\nmax_partition_fetch_bytes = 0\n", "k", "[k] max_partition_fetch_bytes: expected a whole number of bytes from 1"],
+    ["[k]\nservers = a:1\nfetch_max_wait_ms = -5\n", "k", "[k] fetch_max_wait_ms: expected a whole number of milliseconds"],
+    ["[k]\nservers = a:1\nsession_timeout_ms = 10\n", "k", "[k] session_timeout_ms: expected a whole number of milliseconds from 1000"],
+    ["[k]\nservers = a:1\nlinger_ms = 1.5\n", "k", "[k] linger_ms: expected a whole number of milliseconds"],
+    ["[k]\nservers = a:1\nbatch_size = lots\n", "k", "[k] batch_size: expected a whole number of bytes"],
+    ["[k]\nservers = a:1\nfetch_min_bytes = 2000\nfetch_max_bytes = 1000\n", "k", "[k] fetch_min_bytes: must not exceed fetch_max_bytes (1000)"],
+    ["[k]\nservers = a:1\nheartbeat_interval_ms = 30000\n", "k", "[k] heartbeat_interval_ms: must be less than session_timeout_ms (30000)"],
+    ["[k]\nservers = a:1\nsession_timeout_ms = 6000\nheartbeat_interval_ms = 6000\n", "k", "[k] heartbeat_interval_ms: must be less than session_timeout_ms (6000)"],
   ])("kafka section %#: %p", (text, section, expected) => {
     const error = errorOf(() => kafkaSection(loadConfigSource(iniFile(text), {}), section));
     expect(error).toBeInstanceOf(ConfigError);
@@ -109,6 +118,29 @@ describe("config", () => {
     const error = errorOf(() => mongoSection(loadConfigSource(iniFile(text), {}), "m"));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(expected);
+  });
+
+  test("consumer and producer tuning keys, from the file and the environment", () => {
+    const path = iniFile(
+      "[k]\nservers = a:1\nfetch_min_bytes = 1\nfetch_max_bytes = 52428800\nmax_partition_fetch_bytes = 1048576\n" +
+        "fetch_max_wait_ms = 500\nsession_timeout_ms = 45000\nheartbeat_interval_ms = 3000\nlinger_ms = 5\n",
+    );
+    const section = kafkaSection(loadConfigSource(path, { KT_K_BATCH_SIZE: "16384" }), "k");
+    expect(section.consumer).toEqual({
+      fetchMinBytes: 1,
+      fetchMaxBytes: 52_428_800,
+      maxPartitionFetchBytes: 1_048_576,
+      fetchMaxWaitMs: 500,
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 3_000,
+    });
+    expect(section.producer).toEqual({ lingerMs: 5, batchBytes: 16_384 });
+  });
+
+  test("a section without tuning keys leaves every client default", () => {
+    const section = kafkaSection(loadConfigSource(iniFile("[k]\nservers = a:1\n"), {}), "k");
+    expect(Object.values(section.consumer).every((v) => v === undefined)).toBe(true);
+    expect(section.producer).toEqual({ lingerMs: undefined, batchBytes: undefined });
   });
 
   test("an unknown section lists the ones there are", () => {
