@@ -13,6 +13,15 @@ import { resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const BUN = resolve(REPO_ROOT, "node_modules/.bin/bun");
+export const DENO = resolve(REPO_ROOT, "node_modules/.bin/deno");
+/** Deno's compile cache for test runs, inside the project so a fresh clone needs nothing else. */
+const DENO_DIR = resolve(REPO_ROOT, "node_modules/.cache/deno");
+
+/** How to start a tool file under each runtime the tools support. */
+export function toolCommand(toolFile: string, runtime: "bun" | "deno" = "bun"): string[] {
+  const file = resolve(REPO_ROOT, toolFile);
+  return runtime === "deno" ? [DENO, "run", "-A", file] : [BUN, file];
+}
 
 export interface RunToolOptions {
   /** Kill the tool after this long; default 120 s. */
@@ -22,6 +31,8 @@ export interface RunToolOptions {
   /** Working directory; default the repository root. */
   cwd?: string;
   stdin?: string;
+  /** Runtime to run the tool under; default bun. */
+  runtime?: "bun" | "deno";
 }
 
 export interface RunToolResult {
@@ -35,10 +46,10 @@ export interface RunToolResult {
 /** Runs `toolFile` (relative to the repository root, or absolute) with `args`. */
 export async function runTool(toolFile: string, args: string[], options: RunToolOptions = {}): Promise<RunToolResult> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...process.env, ...options.env })) {
+  for (const [name, value] of Object.entries({ DENO_DIR, ...process.env, ...options.env })) {
     if (value !== undefined) env[name] = value;
   }
-  const proc = Bun.spawn([BUN, resolve(REPO_ROOT, toolFile), ...args], {
+  const proc = Bun.spawn([...toolCommand(toolFile, options.runtime), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env,
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
