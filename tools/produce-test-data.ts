@@ -29,7 +29,11 @@ const spec = defineTool({
   description: [
     "Generators: user-login (login events: user_id, app_version, ip, locale, device_id, timestamp,",
     "device_type), item (UUID key; value id, name item_<8 digits>, created_at, metadata; headers",
-    "content-type and created_at), raw (JSON values padded to exactly --size bytes).",
+    "content-type and created_at), raw (JSON values padded to exactly --size bytes), and",
+    "user-login-mix: login events that exercise every branch of process-events' user-login pipeline:",
+    "55% valid, 5% timestamps in ms, 5% locale/device_type missing (processed); 15% other app versions,",
+    "5% app_version missing (filtered); 5% a required field missing, 5% a wrong type, 3% bad JSON,",
+    "2% invalid UTF-8 or empty (errors).",
     "--seed makes every byte reproducible; --bad-ratio mixes in malformed messages for dead-letter tests.",
     "Stops after --count messages, after --duration seconds, or on Ctrl-C, whichever comes first.",
     "Exits 0 only when every message was acknowledged (with --acks 0 nothing is acknowledged:",
@@ -73,6 +77,7 @@ const spec = defineTool({
     "bun tools/produce-test-data.ts --topic items --generator item --interval-ms 36 --batch-size 1 --count 0",
     "bun tools/produce-test-data.ts --topic bench --generator raw --size 1024 --count 500000 --json",
     "bun tools/produce-test-data.ts --topic dlq-test --bad-ratio 0.1 --seed 42 --count 10000",
+    "bun tools/produce-test-data.ts --topic user-login --generator user-login-mix --seed 7 --count 50000",
   ],
 });
 
@@ -83,6 +88,7 @@ await runTool(spec, async (flags, ctx) => {
   const keyMode = flags.has("key") ? flags.choice("key", KEY_MODES, "uuid") : undefined;
   const seed = flags.int("seed", undefined, { min: 0, max: 2 ** 32 - 1 });
   const badRatio = flags.number("bad-ratio", 0, { min: 0, max: 1 });
+  if (generatorKind === "user-login-mix" && badRatio > 0) throw new UsageError("--bad-ratio does not apply to user-login-mix, which has its own shares (see above)");
   if (flags.has("size") && generatorKind !== "raw") throw new UsageError("--size applies to --generator raw only");
   const size = flags.int("size", 1024, { min: RAW_MIN_SIZE });
   const durationSec = flags.number("duration", 0, { min: 0 });

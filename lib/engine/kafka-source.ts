@@ -23,6 +23,8 @@ export interface KafkaSourceOptions {
   log: Logger;
   /** Longest the broker holds an empty fetch; small values end caught-up runs sooner. */
   maxWaitMs?: number;
+  /** How long a silent member keeps its partitions (the broker allows 6 s and up); 30 s by default. */
+  sessionTimeoutMs?: number;
 }
 
 export interface KafkaSource {
@@ -54,8 +56,8 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: options.maxWaitMs ?? 1000,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     });
     let assigned: Record<string, number[]> | undefined;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {

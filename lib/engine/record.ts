@@ -53,3 +53,8 @@ export type Processor<T> = (record: SourceRecord) => Outcome<T>;
 export function recordRef(record: Pick<SourceRecord, "topic" | "partition" | "offset">): string {
   return `${record.topic}/${record.partition}@${record.offset}`;
 }
+
+/** The offset to commit once `record` is durable: the next one to read. */
+export function nextOffset(record: Pick<SourceRecord, "offset">): string {
+  return (BigInt(record.offset) + 1n).toString();
+}

@@ -14,8 +14,9 @@ import { itemMessage } from "./item.ts";
 import { createRandom, randomSeed, type Random } from "./random.ts";
 import { createRawValues, RAW_MIN_SIZE } from "./raw.ts";
 import { userLoginEvent } from "./user-login.ts";
+import { userLoginMixMessage, type MixOutcome } from "./user-login-mix.ts";
 
-export const GENERATOR_KINDS = ["user-login", "item", "raw"] as const;
+export const GENERATOR_KINDS = ["user-login", "user-login-mix", "item", "raw"] as const;
 export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
 
 /**
@@ -51,6 +52,9 @@ export interface GeneratedMessage {
   headers?: Record<string, string>;
   /** Set on malformed messages; not sent to Kafka (kafkajs ignores unknown fields). */
   bad?: BadKind;
+  /** user-login-mix: the variant and what the user-login pipeline makes of it (not sent either). */
+  variant?: string;
+  outcome?: MixOutcome;
 }
 
 export interface Generator {
@@ -76,11 +80,18 @@ export function createGenerator(options: GeneratorOptions): Generator {
   const format = formatFor(options, random);
   const keyMode = options.key ?? defaultKeyMode(options.kind);
   const badRatio = options.badRatio ?? 0;
+  if (options.kind === "user-login-mix" && badRatio > 0) throw new RangeError("user-login-mix has its own share of malformed messages; badRatio must be 0");
   if (!(badRatio >= 0 && badRatio <= 1)) throw new RangeError("badRatio must be within 0..1");
   const clock = options.clock ?? (options.seed === undefined ? () => Date.now() : (i) => SEEDED_EPOCH_MS + i);
   let index = 0;
 
   const next = (): GeneratedMessage => {
+    if (options.kind === "user-login-mix") {
+      const mix = userLoginMixMessage(random, clock(index));
+      index++;
+      const key = keyMode === "none" ? null : keyMode === "uuid" ? random.uuid() : mix.key;
+      return { key, value: mix.value, variant: mix.variant, outcome: mix.outcome, ...(mix.bad ? { bad: mix.bad } : {}) };
+    }
     const good = format.make(index, clock(index));
     index++;
     const key = keyMode === "none" ? null : keyMode === "uuid" ? random.uuid() : good.keyField;
@@ -112,6 +123,7 @@ function defaultKeyMode(kind: GeneratorKind): KeyMode {
 function formatFor(options: GeneratorOptions, random: Random): Format {
   switch (options.kind) {
     case "user-login":
+    case "user-login-mix":
       return {
         required: ["user_id", "app_version", "ip", "locale", "device_id", "timestamp", "device_type"],
         make: (_index, timeMs) => {

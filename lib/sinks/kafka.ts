@@ -191,7 +191,8 @@ function varintBytes(n: number): number {
   return bytes;
 }
 
-function byTopic(messages: ReplicaMessage[]): TopicMessages[] {
+/** Messages grouped by their topic, for producer.sendBatch or a transaction's sendBatch. */
+export function byTopic(messages: (Message & { topic: string })[]): TopicMessages[] {
   const topics = new Map<string, Message[]>();
   for (const m of messages) {
     let list = topics.get(m.topic);

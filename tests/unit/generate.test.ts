@@ -34,9 +34,11 @@ describe("seeded random", () => {
 
 describe("generators", () => {
   test.each(GENERATOR_KINDS)("%s: same seed gives byte-identical messages", (kind) => {
-    const a = createGenerator({ kind, seed: 7, badRatio: 0.3 }).batch(300);
-    const b = createGenerator({ kind, seed: 7, badRatio: 0.3 }).batch(300);
-    const c = createGenerator({ kind, seed: 8, badRatio: 0.3 }).batch(300);
+    // user-login-mix brings its own share of malformed messages.
+    const badRatio = kind === "user-login-mix" ? 0 : 0.3;
+    const a = createGenerator({ kind, seed: 7, badRatio }).batch(300);
+    const b = createGenerator({ kind, seed: 7, badRatio }).batch(300);
+    const c = createGenerator({ kind, seed: 8, badRatio }).batch(300);
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
   });
