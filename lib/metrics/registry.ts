@@ -8,8 +8,9 @@
  * const registry = createToolRegistry({ tool: "kafka2mongo" });
  * await registry.metrics(); // text exposition format
  */
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import packageJson from "../../package.json" with { type: "json" };
+import { registerProcessMetrics } from "./process-metrics.ts";
 
 export const METRIC_PREFIX = "kafka_toolkit_";
 
@@ -21,7 +22,7 @@ export interface ToolRegistryOptions {
 
 export function createToolRegistry(options: ToolRegistryOptions): Registry {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  if (options.processMetrics ?? true) registerProcessMetrics(registry, METRIC_PREFIX);
   const buildInfo = new Gauge({
     name: `${METRIC_PREFIX}build_info`,
     help: "Always 1: the tool, toolkit version and runtime of this process",
@@ -33,7 +34,10 @@ export function createToolRegistry(options: ToolRegistryOptions): Registry {
 }
 
 function runtimeName(): string {
-  return typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.versions.node}`;
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun) return `bun ${versions.bun}`;
+  if (versions.deno) return `deno ${versions.deno}`;
+  return `node ${versions.node}`;
 }
 
 /** The current value of a counter or gauge for some labels; 0 when never set. Mostly for tests and reports. */

@@ -100,3 +100,37 @@ describe("serveMetrics", () => {
     }
   });
 });
+
+describe("lagExporter", () => {
+  test("publishes lag, committed and end offsets; drops vanished groups; up 0 on a failed refresh keeps the last values", async () => {
+    const { lagExporter } = await import("../../lib/metrics/lag-exporter.ts");
+    const registry = createToolRegistry({ tool: "consumer-lag", processMetrics: false });
+    const exporter = lagExporter(registry, { cluster: "local_kafka" });
+    const partition = (p: number, committed: number | null, end: number) => ({
+      partition: p, committed, earliest: 0, end, lag: end - (committed ?? 0), from_earliest: committed === null,
+    });
+    const group = (name: string, partitions: ReturnType<typeof partition>[]) => ({
+      group: name, state: "Stable", members: 1, total_lag: partitions.reduce((s, p) => s + p.lag, 0),
+      topics: [{ topic: "t", lag: partitions.reduce((s, p) => s + p.lag, 0), partitions }],
+    });
+    expect(await exporter.refresh(async () => ({ lags: [group("a", [partition(0, 10, 50), partition(1, null, 5)]), group("b", [partition(0, 50, 50)])], brokers: 3 }))).toBeUndefined();
+    const value = (name: string, labels = {}) => metricValue(registry, `kafka_toolkit_${name}`, labels);
+    expect(await value("consumer_group_lag", { group: "a" })).toBe(45);
+    expect(await value("consumer_group_committed_offset", { group: "a", partition: 0 })).toBe(10);
+    expect(await registry.metrics()).not.toContain('kafka_toolkit_consumer_group_committed_offset{cluster="local_kafka",group="a",topic="t",partition="1"}');
+    expect(await value("topic_end_offset", { topic: "t", partition: 0 })).toBe(50);
+    expect(await value("kafka_brokers")).toBe(3);
+    expect(await value("kafka_up")).toBe(1);
+
+    await exporter.refresh(async () => ({ lags: [group("a", [partition(0, 20, 60)])], brokers: 3 }));
+    expect(await registry.metrics()).not.toContain('group="b"');
+
+    const failure = await exporter.refresh(async () => {
+      throw new Error("brokers gone");
+    });
+    expect(failure?.message).toBe("brokers gone");
+    expect(await value("kafka_up")).toBe(0);
+    expect(await value("lag_refresh_errors_total")).toBe(1);
+    expect(await value("consumer_group_lag", { group: "a" })).toBe(40);
+  });
+});
