@@ -9,6 +9,7 @@ import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { describeSqlTarget, sqlSection } from "../lib/config/sql-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseColumns, tableSpec } from "../lib/sql/table.ts";
 
@@ -50,6 +51,7 @@ const spec = defineTool({
     "bun tools/kafka2sql.ts --sql postgres --topic logins --columns user_id:text,timestamp:bigint,success:boolean",
     "bun tools/kafka2sql.ts --sql postgres --table landing.orders --topic orders --group orders-pg --max-messages 10000",
     "deno run -A tools/kafka2sql.ts --sql sqlite --topic logins --until-caught-up   # same tool under Deno",
+    "bun tools/kafka2sql.ts --sql postgres --topic logins --metrics :9466   # Prometheus scrapes http://host:9466/metrics",
   ],
 });
 
@@ -68,6 +70,7 @@ await runTool(spec, async (flags, ctx) => {
   if (!groupId) throw new UsageError(`--group is required ([${kafka.name}] has no default_consumer_group_id)`);
 
   const where = `${describeSqlTarget(target)} ${table.name}`;
+  const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", { topic, group: groupId, target: where, on_error: onError, columns: table.typed.length });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToSql } = await import("../lib/jobs/kafka-to-sql.ts");
@@ -82,7 +85,8 @@ await runTool(spec, async (flags, ctx) => {
     ...run,
     log: ctx.log,
     signal: ctx.signal,
-  });
+    ...metrics.pipelineHooks({ sink: target.kind, topics: [topic] }),
+  }).finally(() => metrics.close());
   reportSummary(summary, { log: ctx.log, json: flags.bool("json"), written: "inserted", extra: { table: where } });
   if (summary.error) throw summary.error;
   return 0;

@@ -9,46 +9,52 @@ import { metricsUrlOf, sampleValue } from "../helpers/metrics-fixtures.ts";
 import { createTopic, kafkaClient, produce, produceJson, startTool, uniqueName, waitFor } from "../helpers/stack-fixtures.ts";
 
 describe("--metrics", () => {
-  test("kafka2mongo's counters equal its summary at the end of a run", async () => {
-    const topic = uniqueName("metrics");
-    await createTopic(topic, 3);
-    await produceJson(topic, 1500);
-    await produce(topic, [{ value: "not json" }, { value: "{broken" }, { value: "[1," }]);
-    const tool = startTool("tools/kafka2mongo.ts", [
-      "--topic", topic, "--group", `${topic}-g`, "--db", "toolkit_tests", "--collection", topic,
-      "--metrics", "127.0.0.1:0", "--json",
-    ]);
-    let text = "";
-    try {
-      const url = await metricsUrlOf(tool);
-      await waitFor(async () => {
-        text = await (await fetch(url)).text();
-        return sampleValue(text, "kafka_toolkit_messages_consumed_total", { topic }) === 1503;
-      }, "kafka2mongo to report 1503 messages consumed on /metrics");
-    } finally {
-      tool.proc.kill("SIGTERM");
-    }
-    expect(await tool.exited).toBe(0);
-    const summary = JSON.parse((await tool.stdout).trim().split("\n").pop()!);
-    const counter = (name: string) => sampleValue(text, `kafka_toolkit_${name}`, { tool: "kafka2mongo", topic });
-    expect({
-      consumed: counter("messages_consumed_total"),
-      inserted: counter("messages_written_total"),
-      duplicates: counter("messages_duplicate_total"),
-      dead_lettered: counter("messages_dead_lettered_total"),
-      skipped: counter("messages_skipped_total"),
-    }).toEqual({
-      consumed: summary.consumed,
-      inserted: summary.inserted,
-      duplicates: summary.duplicates,
-      dead_lettered: summary.dead_lettered,
-      skipped: summary.skipped,
+  const pipelines = [
+    { tool: "kafka2mongo", written: "inserted", args: (t: string) => ["--db", "toolkit_tests", "--collection", t] },
+    { tool: "kafka2sql", written: "inserted", args: (t: string) => ["--sql", "sqlite", "--table", t.replaceAll("-", "_")] },
+    { tool: "kafka2kafka", written: "copied", args: (t: string) => ["--from", "local_kafka", "--to", "local_kafka", "--dest-topic", `${t}-copy`] },
+  ];
+  for (const pipeline of pipelines) {
+    test(`${pipeline.tool}'s counters equal its summary at the end of a run`, async () => {
+      const topic = uniqueName(`metrics-${pipeline.tool}`);
+      await createTopic(topic, 3);
+      await produceJson(topic, 1500);
+      // Bad for the JSON sinks; copied as they are by kafka2kafka.
+      await produce(topic, [{ value: "not json" }, { value: "{broken" }, { value: "[1," }]);
+      const tool = startTool(`tools/${pipeline.tool}.ts`, [
+        "--topic", topic, "--group", `${topic}-g`, ...pipeline.args(topic), "--metrics", "127.0.0.1:0", "--json",
+      ]);
+      let text = "";
+      try {
+        const url = await metricsUrlOf(tool);
+        await waitFor(async () => {
+          text = await (await fetch(url)).text();
+          return sampleValue(text, "kafka_toolkit_messages_consumed_total", { topic }) === 1503;
+        }, `${pipeline.tool} to report 1503 messages consumed on /metrics`);
+      } finally {
+        tool.proc.kill("SIGTERM");
+      }
+      expect(await tool.exited).toBe(0);
+      const summary = JSON.parse((await tool.stdout).trim().split("\n").pop()!);
+      const counter = (name: string) => sampleValue(text, `kafka_toolkit_${name}`, { tool: pipeline.tool, topic });
+      expect({
+        consumed: counter("messages_consumed_total"),
+        written: counter("messages_written_total"),
+        dead_lettered: counter("messages_dead_lettered_total"),
+        skipped: counter("messages_skipped_total"),
+      }).toEqual({
+        consumed: summary.consumed,
+        written: summary[pipeline.written],
+        dead_lettered: summary.dead_lettered,
+        skipped: summary.skipped,
+      });
+      if (pipeline.tool !== "kafka2kafka") expect(counter("messages_duplicate_total")).toBe(summary.duplicates);
+      expect(summary.consumed).toBe(1503);
+      expect(sampleValue(text, "kafka_toolkit_sink_write_duration_seconds_count", { tool: pipeline.tool })).toBeGreaterThan(0);
+      expect(sampleValue(text, "kafka_toolkit_build_info", { tool: pipeline.tool })).toBe(1);
+      expect(sampleValue(text, "kafka_toolkit_process_resident_memory_bytes")).toBeGreaterThan(0);
     });
-    expect(summary).toMatchObject({ consumed: 1503, inserted: 1500, dead_lettered: 3 });
-    expect(sampleValue(text, "kafka_toolkit_sink_write_duration_seconds_count", { tool: "kafka2mongo" })).toBeGreaterThan(0);
-    expect(sampleValue(text, "kafka_toolkit_build_info", { tool: "kafka2mongo" })).toBe(1);
-    expect(sampleValue(text, "kafka_toolkit_process_resident_memory_bytes")).toBeGreaterThan(0);
-  });
+  }
 
   test("produce metrics equal the produce summary", async () => {
     const topic = uniqueName("metrics-produce");
