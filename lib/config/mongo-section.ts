@@ -20,7 +20,7 @@ export interface MongoSection {
   name: string;
   /** Connection string without credentials; safe to print. */
   uri: string;
-  auth?: { username: string; password: string; authSource: string };
+  auth?: { username: string; password: string; authSource?: string };
   tls: boolean;
   tlsCaFile?: string;
   defaultDatabase?: string;
@@ -77,7 +77,8 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
     name,
     uri: fromUri?.uri ?? `mongodb://${v.host}:${v.port}/`,
     auth: username
-      ? { username, password: password ?? "", authSource: v.auth_source ?? "admin" }
+      ? // A uri's own authSource (or its /database) applies unless auth_source is set, as in pymongo.
+        { username, password: password ?? "", authSource: v.auth_source ?? (v.uri ? undefined : "admin") }
       : undefined,
     tls: v.tls ?? v.tls_ca_file !== undefined,
     tlsCaFile: v.tls_ca_file,

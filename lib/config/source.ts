@@ -1,5 +1,5 @@
 /**
- * Reads database.ini (the format of the systems this toolkit replaces) and
+ * Reads database.ini (as Python's configparser does, see ini.ts) and
  * merges environment overrides into the section a tool asks for.
  *
  * Precedence is CLI flag > environment variable > file; flags are applied by
@@ -12,15 +12,17 @@
  * const raw = sectionValues(source, "local_kafka", ["servers", "client_id"]);
  */
 import { readFileSync } from "node:fs";
-import { parse } from "ini";
 import { ConfigError } from "../errors.ts";
+import { interpolateSection, parseIni } from "./ini.ts";
 
 export const DEFAULT_CONFIG_PATH = "database.ini";
 
 /** A parsed configuration file plus the environment it is read with. */
 export interface ConfigSource {
   path: string;
-  sections: Record<string, Record<string, unknown>>;
+  sections: Record<string, Record<string, string>>;
+  /** [DEFAULT] keys: every section sees those it knows, unless it sets them itself. */
+  defaults?: Record<string, string>;
   env: Record<string, string | undefined>;
 }
 
@@ -37,16 +39,8 @@ export function loadConfigSource(
     const hint = path === DEFAULT_CONFIG_PATH ? "; copy database.ini.example to database.ini or pass --config PATH" : "";
     throw new ConfigError(`${path}: cannot read config file (${code})${hint}`);
   }
-  const parsed = parse(text) as Record<string, unknown>;
-  const sections: Record<string, Record<string, unknown>> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      sections[name] = value as Record<string, unknown>;
-    } else {
-      throw new ConfigError(`${path}: key '${name}' is outside any [section]`);
-    }
-  }
-  return { path, sections, env };
+  const { sections, defaults } = parseIni(text, path);
+  return { path, sections, defaults, env };
 }
 
 /** The environment variable that overrides `key` of `section`. */
@@ -63,7 +57,10 @@ export function sectionValues(
   section: string,
   knownKeys: readonly string[],
 ): Record<string, string> {
-  const fromFile = source.sections[section];
+  const own = source.sections[section];
+  const inherited = Object.entries(source.defaults ?? {}).filter(([key]) => knownKeys.includes(key) && !(own && key in own));
+  const resolved = own && interpolateSection({ ...source.defaults, ...own }, `${source.path}: [${section}]`);
+  const fromFile = own && resolved && Object.fromEntries([...Object.keys(own), ...inherited.map(([key]) => key)].map((key) => [key, resolved[key]!]));
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(fromFile ?? {})) {
     if (!knownKeys.includes(key)) {

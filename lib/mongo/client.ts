@@ -25,7 +25,10 @@ export function createMongoClient(section: MongoSection, options: MongoClientFac
     tls: section.tls || undefined,
     tlsCAFile: section.tlsCaFile,
     ...(section.auth
-      ? { auth: { username: section.auth.username, password: section.auth.password }, authSource: section.auth.authSource }
+      ? {
+          auth: { username: section.auth.username, password: section.auth.password },
+          ...(section.auth.authSource ? { authSource: section.auth.authSource } : {}),
+        }
       : {}),
   };
   return new MongoClient(section.uri, clientOptions);

@@ -163,6 +163,6 @@ describe("config", () => {
     const source = loadConfigSource(iniFile("[m]\nuri = mongodb://app:s3cret@db:27017/\n"), {});
     const mongo = mongoSection(source, "m");
     expect(mongo.uri).toBe("mongodb://db:27017/");
-    expect(mongo.auth).toEqual({ username: "app", password: "s3cret", authSource: "admin" });
+    expect(mongo.auth).toEqual({ username: "app", password: "s3cret", authSource: undefined });
   });
 });
