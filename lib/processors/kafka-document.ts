@@ -6,12 +6,18 @@
  * With id strategy "offset" the _id is `<topic>:<partition>:<offset>`, so a
  * redelivered record can never become a second document.
  *
+ * Values are kept exact: an integer beyond ±2^53 is an Int64 (a string of its
+ * digits beyond the int64 range); a key or header value that is not UTF-8 is
+ * BSON binary; a message's own field named like a metadata field is renamed
+ * with a `_value` prefix rather than overwritten.
+ *
  * @example
  * const toDocument = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" });
  * toDocument(record); // { kind: "write", item: { user_id: "1", _id: "logins:0:42", _kafka_offset: 42, ... } }
  */
-import { BSON, ObjectId, type Document } from "mongodb";
+import { BSON, Binary, Long, ObjectId, type Document } from "mongodb";
 import type { Outcome, Processor, SourceRecord } from "../engine/record.ts";
+import { parseJsonExact } from "./exact-json.ts";
 
 export type IdStrategy = "offset" | "key" | "objectid";
 export type ValueFormat = "json" | "text";
@@ -36,14 +42,13 @@ export function kafkaDocumentProcessor(options: KafkaDocumentOptions): Processor
 }
 
 function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: ValueFormat, processedAt: Date): Outcome<Document> {
-  let text: string | null = null;
-  let key: string | null = null;
+  let text: string | null;
   try {
     text = record.value === null ? null : utf8.decode(record.value);
-    key = record.key === null ? null : utf8.decode(record.key);
   } catch {
-    return { kind: "dead", reason: `invalid UTF-8 in the message ${text === null && record.value !== null ? "value" : "key"}`, stage: "parse" };
+    return { kind: "dead", reason: "invalid UTF-8 in the message value", stage: "parse" };
   }
+  const key = record.key === null ? null : textOrBinary(record.key);
 
   let body: Document;
   if (text === null) body = { value: null };
@@ -51,11 +56,11 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
   else {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJsonExact(text, bigIntegerValue);
     } catch (error) {
       return { kind: "dead", reason: `invalid JSON: ${(error as Error).message}`, stage: "parse" };
     }
-    body = isPlainObject(parsed) ? liftId(parsed) : { value: parsed };
+    body = isPlainObject(parsed) ? keepOwnFields(parsed) : { value: parsed };
   }
 
   const id = documentId(record, key, idStrategy);
@@ -70,7 +75,7 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
     _kafka_partition: record.partition,
     _kafka_offset: Number(record.offset),
     _kafka_timestamp: new Date(Number(record.timestamp)),
-    _kafka_headers: decodeHeaders(record.headers),
+    _kafka_headers: documentHeaders(record.headers),
     _processed_at: processedAt,
   });
   if (record.size > SIZE_CHECK_FROM_BYTES) {
@@ -82,7 +87,7 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
   return { kind: "write", item: document };
 }
 
-function documentId(record: SourceRecord, key: string | null, strategy: IdStrategy): unknown {
+function documentId(record: SourceRecord, key: string | Binary | null, strategy: IdStrategy): unknown {
   switch (strategy) {
     case "offset":
       return `${record.topic}:${record.partition}:${record.offset}`;
@@ -99,11 +104,65 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** The message's own `_id` would be overwritten by ours; keep it under `_value_id`. */
-function liftId(object: Record<string, unknown>): Document {
-  if (!("_id" in object)) return object;
-  const { _id, ...rest } = object;
-  return { ...rest, _value_id: _id };
+/** The fields kafka2mongo adds to every document. */
+export const METADATA_FIELDS = [
+  "_id",
+  "_kafka_key",
+  "_kafka_topic",
+  "_kafka_partition",
+  "_kafka_offset",
+  "_kafka_timestamp",
+  "_kafka_headers",
+  "_processed_at",
+] as const;
+
+/**
+ * A message's own field named like a metadata field is kept, renamed with a
+ * `_value` prefix (`_id` → `_value_id`, `_kafka_topic` → `_value_kafka_topic`,
+ * again if that name is taken too), so the metadata never overwrites it.
+ */
+function keepOwnFields(object: Record<string, unknown>): Document {
+  for (const name of METADATA_FIELDS) {
+    if (!Object.hasOwn(object, name)) continue;
+    let renamed = `_value${name}`;
+    while (Object.hasOwn(object, renamed)) renamed = `_value${renamed}`;
+    object[renamed] = object[name];
+    delete object[name];
+  }
+  return object;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An integer JSON.parse would round: an Int64 within its range; beyond it a
+ * string of its digits, since no BSON number type holds it exactly.
+ */
+function bigIntegerValue(digits: string): Long | string {
+  const value = BigInt(digits);
+  return value >= INT64_MIN && value <= INT64_MAX ? Long.fromBigInt(value) : digits;
+}
+
+/** Text when the bytes are UTF-8; otherwise BSON binary, byte for byte. */
+function textOrBinary(bytes: Buffer): string | Binary {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return new Binary(bytes);
+  }
+}
+
+type HeaderValue = string | Binary | null;
+
+/** Header values as UTF-8 text, or binary when they are not UTF-8; a repeated header becomes an array. */
+function documentHeaders(headers: SourceRecord["headers"]): Record<string, HeaderValue | HeaderValue[]> {
+  const out: Record<string, HeaderValue | HeaderValue[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.map(headerValue) : headerValue(value);
+  }
+  return out;
 }
 
 /** Header values as UTF-8 text; a repeated header becomes an array. */
@@ -114,4 +173,10 @@ export function decodeHeaders(headers: SourceRecord["headers"]): Record<string, 
     out[name] = Array.isArray(value) ? value.map((v) => v.toString()) : value.toString();
   }
   return out;
+}
+
+// kafkajs gives a header sent without a value as null.
+function headerValue(value: Buffer | string | null): HeaderValue {
+  if (value === null) return null;
+  return typeof value === "string" ? value : textOrBinary(value);
 }
