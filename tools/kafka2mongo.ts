@@ -61,6 +61,9 @@ await runTool(spec, async (flags, ctx) => {
   if (!groupId) throw new UsageError(`--group is required ([${kafka.name}] has no default_consumer_group_id)`);
   if (!database) throw new UsageError(`--db is required ([${mongo.name}] has no default_database)`);
   if (!collection) throw new UsageError(`--collection is required ([${mongo.name}] has no default_collection)`);
+  const dlqTopic = flags.string("dlq-topic") ?? `${topic}.dlq`;
+  // Dead letters appended to the topic itself would be consumed, fail again and loop forever.
+  if (dlqTopic === topic) throw new UsageError(`--dlq-topic '${dlqTopic}' is the topic being consumed; choose another dead-letter topic`);
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", { topic, group: groupId, target: `${database}.${collection}`, on_error: onError, id_strategy: idStrategy });
@@ -73,7 +76,7 @@ await runTool(spec, async (flags, ctx) => {
     groupId,
     database,
     collection,
-    dlqTopic: flags.string("dlq-topic") ?? `${topic}.dlq`,
+    dlqTopic,
     onError,
     idStrategy,
     valueFormat,

