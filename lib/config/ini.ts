@@ -11,7 +11,8 @@
  * - An indented line continues the value above it (joined with a newline).
  * - `[DEFAULT]` keys apply to every section unless the section sets them.
  * - Interpolation as BasicInterpolation: `%%` is a literal `%`,
- *   `%(key)s` is another key of the same section; any other `%` is an error.
+ *   `%(key)s` is another key of the same section. Any other `%`, which
+ *   configparser refuses, is kept as written (URL-encoded passwords).
  * - A key or section given twice, or a key without a value, is an error.
  *
  * @example
@@ -108,9 +109,12 @@ function interpolate(values: Map<string, string>, key: string, where: string, de
       i++;
       continue;
     }
-    const reference = /^\(([^)]+)\)s/.exec(value.slice(i + 1));
-    if (next !== "(" || !reference) {
-      throw new ConfigError(`${where}: '%' must be written '%%' (or %(key)s to use another key), as Python's configparser requires`);
+    const reference = next === "(" ? /^\(([^)]+)\)s/.exec(value.slice(i + 1)) : null;
+    if (!reference) {
+      // configparser refuses the file here; keeping the % reads files it
+      // accepts identically and URL-encoded passwords (s%40cret) as written.
+      out += "%";
+      continue;
     }
     const name = reference[1]!.toLowerCase();
     if (!values.has(name)) throw new ConfigError(`${where}: %(${reference[1]})s names no key of the section`);

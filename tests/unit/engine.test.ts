@@ -61,8 +61,10 @@ describe("dead-letter message", () => {
     const message = deadLetterMessage({ record, reason: "invalid UTF-8", stage: "parse" }, new Date("2026-11-22T00:00:00Z"));
     expect(message.key).toBe(record.key);
     expect(message.value).toBe(record.value);
-    expect(message.timestamp).toBe("1742331926000");
+    // Stamped now, so the topic's retention does not delete it at once; the source's is a header.
+    expect(message.timestamp).toBe(String(Date.parse("2026-11-22T00:00:00Z")));
     expect(message.headers).toMatchObject({
+      [DLQ_HEADERS.sourceTimestamp]: "1742331926000",
       trace: Buffer.from("abc"),
       [DLQ_HEADERS.reason]: "invalid UTF-8",
       [DLQ_HEADERS.stage]: "parse",
