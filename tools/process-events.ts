@@ -5,6 +5,7 @@
  */
 import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
+import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -52,6 +53,7 @@ const spec = defineTool({
     "bun tools/process-events.ts --pipeline config/pipelines/user-login.json --filtered-topic cleaned-data --from-beginning",
     "bun tools/process-events.ts --in logins --out logins.clean --errors-topic logins.errors --summary-topic none",
     "bun tools/process-events.ts --delivery at-least-once --to-kafka remote_kafka --max-messages 10000",
+    "bun tools/process-events.ts --metrics :9467   # Prometheus: processed = written, errors = dead-lettered, filtered = skipped",
   ],
 });
 
@@ -80,6 +82,7 @@ await runTool(spec, async (flags, ctx) => {
   const toKafka = flags.has("to-kafka") ? kafkaSection(config, flags.string("to-kafka", "")) : kafka;
   const groupId = flags.string("group") ?? `process-events.${pipeline.name}`;
 
+  const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", { pipeline: pipeline.file, in: inputTopic, ...outputs, group: groupId, delivery, kafka: kafka.name, to_kafka: toKafka.name });
   const { processEvents } = await import("../lib/jobs/process-events.ts");
   const summary = await processEvents({
@@ -95,7 +98,8 @@ await runTool(spec, async (flags, ctx) => {
     sessionTimeoutMs,
     log: ctx.log,
     signal: ctx.signal,
-  });
+    ...metrics.pipelineHooks({ sink: "kafka", topics: [inputTopic] }),
+  }).finally(() => metrics.close());
 
   const report = {
     consumed: summary.consumed,

@@ -34,7 +34,7 @@
 import { CompressionTypes, type Kafka, type Producer } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import type { StopReason } from "../engine/pipeline.ts";
+import type { ChunkInfo, StopReason } from "../engine/pipeline.ts";
 import { nextOffset, recordRef, toSourceRecord } from "../engine/record.ts";
 import { sleep } from "../backoff.ts";
 import { UsageError } from "../errors.ts";
@@ -70,6 +70,11 @@ export interface ProcessEventsOptions {
   sessionTimeoutMs?: number;
   log: Logger;
   signal: AbortSignal;
+  /**
+   * Instrumentation: called after each committed chunk, in the engine's terms:
+   * processed events are written, errors dead-lettered (the errors topic), filtered skipped.
+   */
+  onChunk?: (info: ChunkInfo) => void;
 }
 
 export interface ProcessEventsSummary {
@@ -322,6 +327,7 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
             addSummary(open.closed);
             metadata = open.metadata;
           }
+          const writeStarted = performance.now();
           try {
             await commitChunk(state, messages, next, metadata);
           } catch (error) {
@@ -346,6 +352,17 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
           counts.errors += chunk.errors;
           counts.summaries += chunk.summaries;
           progress.record(slice.length, chunk.bytes);
+          options.onChunk?.({
+            topic,
+            partition,
+            records: slice.length,
+            written: chunk.processed,
+            duplicates: 0,
+            deadLettered: chunk.errors,
+            skipped: chunk.filtered,
+            bytes: chunk.bytes,
+            writeMs: performance.now() - writeStarted,
+          });
           if (options.maxMessages !== undefined && counts.committed >= options.maxMessages) {
             stop("max-messages");
             return;

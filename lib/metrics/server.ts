@@ -2,6 +2,9 @@
  * The HTTP endpoint Prometheus scrapes: `GET /metrics` in the text
  * exposition format, `GET /` a pointer to it, anything else 404.
  *
+ * Under Bun it is a Bun.serve server: node:http's compatibility layer costs
+ * a few milliseconds of CPU more per scrape. Elsewhere (Deno, Node) node:http.
+ *
  * @example
  * const server = await serveMetrics(registry, parseListenAddress(":9464", "--metrics"));
  * server.url; // "http://127.0.0.1:9464/metrics"
@@ -21,32 +24,54 @@ export class MetricsListenError extends Error {
   override name = "MetricsListenError";
 }
 
-export async function serveMetrics(registry: Registry, address: ListenAddress, what = "--metrics"): Promise<MetricsServer> {
-  const server = createServer((request, response) => {
-    const path = (request.url ?? "/").split("?")[0];
-    if (path === "/metrics") {
-      registry.metrics().then(
-        (text) => {
-          response.writeHead(200, { "Content-Type": registry.contentType });
-          response.end(text);
-        },
-        (error: unknown) => {
-          response.writeHead(500, { "Content-Type": "text/plain" });
-          response.end(`collecting metrics failed: ${(error as Error).message ?? error}\n`);
-        },
-      );
-    } else if (path === "/") {
-      response.writeHead(200, { "Content-Type": "text/plain" });
-      response.end("metrics at /metrics\n");
-    } else {
-      response.writeHead(404, { "Content-Type": "text/plain" });
-      response.end("not found; metrics at /metrics\n");
+interface Reply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+async function reply(registry: Registry, path: string): Promise<Reply> {
+  if (path === "/metrics") {
+    try {
+      return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+    } catch (error) {
+      return { status: 500, contentType: "text/plain", body: `collecting metrics failed: ${(error as Error).message ?? error}\n` };
     }
+  }
+  if (path === "/") return { status: 200, contentType: "text/plain", body: "metrics at /metrics\n" };
+  return { status: 404, contentType: "text/plain", body: "not found; metrics at /metrics\n" };
+}
+
+export async function serveMetrics(registry: Registry, address: ListenAddress, what = "--metrics"): Promise<MetricsServer> {
+  const listenError = (error: unknown) =>
+    new MetricsListenError(
+      `${what}: cannot listen on ${address.host}:${address.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  if (typeof Bun !== "undefined") {
+    let server: ReturnType<typeof Bun.serve>;
+    try {
+      server = Bun.serve({
+        hostname: address.host,
+        port: address.port,
+        async fetch(request) {
+          const { status, contentType, body } = await reply(registry, new URL(request.url).pathname);
+          return new Response(body, { status, headers: { "Content-Type": contentType } });
+        },
+      });
+    } catch (error) {
+      throw listenError(error);
+    }
+    return { url: urlOf({ host: address.host, port: server.port ?? address.port }), close: async () => void (await server.stop(true)) };
+  }
+
+  const server = createServer((request, response) => {
+    void reply(registry, (request.url ?? "/").split("?")[0]!).then(({ status, contentType, body }) => {
+      response.writeHead(status, { "Content-Type": contentType });
+      response.end(body);
+    });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new MetricsListenError(`${what}: cannot listen on ${address.host}:${address.port}: ${error.code ?? error.message}`)),
-    );
+    server.once("error", (error) => reject(listenError(error)));
     server.listen(address.port, address.host, () => resolve());
   });
   // Port 0 asks the system for a free port; the URL names the one it gave.

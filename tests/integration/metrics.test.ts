@@ -9,10 +9,21 @@ import { metricsUrlOf, sampleValue } from "../helpers/metrics-fixtures.ts";
 import { createTopic, kafkaClient, produce, produceJson, startTool, uniqueName, waitFor } from "../helpers/stack-fixtures.ts";
 
 describe("--metrics", () => {
+  const engineFields = { written: "inserted", deadLettered: "dead_lettered", skipped: "skipped" };
   const pipelines = [
-    { tool: "kafka2mongo", written: "inserted", args: (t: string) => ["--db", "toolkit_tests", "--collection", t] },
-    { tool: "kafka2sql", written: "inserted", args: (t: string) => ["--sql", "sqlite", "--table", t.replaceAll("-", "_")] },
-    { tool: "kafka2kafka", written: "copied", args: (t: string) => ["--from", "local_kafka", "--to", "local_kafka", "--dest-topic", `${t}-copy`] },
+    { tool: "kafka2mongo", fields: engineFields, args: (t: string) => ["--topic", t, "--db", "toolkit_tests", "--collection", t] },
+    { tool: "kafka2sql", fields: engineFields, args: (t: string) => ["--topic", t, "--sql", "sqlite", "--table", t.replaceAll("-", "_")] },
+    {
+      tool: "kafka2kafka",
+      fields: { ...engineFields, written: "copied" },
+      args: (t: string) => ["--topic", t, "--from", "local_kafka", "--to", "local_kafka", "--dest-topic", `${t}-copy`],
+    },
+    {
+      tool: "process-events",
+      // Processed events are written, errors go to the errors topic, filtered ones are skipped.
+      fields: { written: "processed", deadLettered: "errors", skipped: "filtered" },
+      args: (t: string) => ["--in", t, "--out", `${t}.out`, "--errors-topic", `${t}.errors`, "--summary-topic", "none", "--filtered-topic", "none"],
+    },
   ];
   for (const pipeline of pipelines) {
     test(`${pipeline.tool}'s counters equal its summary at the end of a run`, async () => {
@@ -22,7 +33,7 @@ describe("--metrics", () => {
       // Bad for the JSON sinks; copied as they are by kafka2kafka.
       await produce(topic, [{ value: "not json" }, { value: "{broken" }, { value: "[1," }]);
       const tool = startTool(`tools/${pipeline.tool}.ts`, [
-        "--topic", topic, "--group", `${topic}-g`, ...pipeline.args(topic), "--metrics", "127.0.0.1:0", "--json",
+        "--group", `${topic}-g`, ...pipeline.args(topic), "--metrics", "127.0.0.1:0", "--json",
       ]);
       let text = "";
       try {
@@ -44,11 +55,11 @@ describe("--metrics", () => {
         skipped: counter("messages_skipped_total"),
       }).toEqual({
         consumed: summary.consumed,
-        written: summary[pipeline.written],
-        dead_lettered: summary.dead_lettered,
-        skipped: summary.skipped,
+        written: summary[pipeline.fields.written],
+        dead_lettered: summary[pipeline.fields.deadLettered],
+        skipped: summary[pipeline.fields.skipped],
       });
-      if (pipeline.tool !== "kafka2kafka") expect(counter("messages_duplicate_total")).toBe(summary.duplicates);
+      expect(counter("messages_duplicate_total")).toBe(summary.duplicates ?? 0);
       expect(summary.consumed).toBe(1503);
       expect(sampleValue(text, "kafka_toolkit_sink_write_duration_seconds_count", { tool: pipeline.tool })).toBeGreaterThan(0);
       expect(sampleValue(text, "kafka_toolkit_build_info", { tool: pipeline.tool })).toBe(1);
