@@ -198,7 +198,7 @@ ratio to the faster sink limit          ${result.ratio}x  (${result.ratio_incl_s
 ratio to insertMany                     ${result.ratio_to_insert_many}x
 kafka2mongo CPU (user+sys, best run)    ${result.kafka2mongo_cpu_us_per_msg} µs/msg, start-up and Kafka included
 insertMany writer CPU (best run)        ${result.insert_many_cpu_us_per_msg} µs/msg, documents built beforehand
-load average at the end               ${result.load_average.join(" ")} (the machine is shared)`);
+load average at the end                 ${result.load_average.join(" ")} (the machine is shared)`);
 
 mkdirSync(resolve(ROOT, "bench/results"), { recursive: true });
 writeFileSync(resolve(ROOT, `bench/results/kafka2mongo-${run}.json`), JSON.stringify(result, null, 2));
