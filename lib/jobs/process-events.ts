@@ -31,7 +31,7 @@
  *   summary: { every: 1000, count: {} }, groupId: "process-events", delivery: "exactly-once",
  *   fromBeginning: false, batchSize: 1000, untilCaughtUp: true, logInterval: 10000, log, signal });
  */
-import { CompressionTypes, type Kafka, type Producer } from "kafkajs";
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
 import type { ChunkInfo, StopReason } from "../engine/pipeline.ts";
@@ -150,7 +150,12 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       log,
     });
     if (delivery === "at-least-once") {
-      sharedProducer = outKafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      sharedProducer = outKafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await sharedProducer.connect();
     }
     return await run(options, source, { inKafka: outKafka, admin, prefix, partitions, sharedProducer });
@@ -227,6 +232,7 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         transactionTimeout: 60_000,
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect();
       state.producer = producer;

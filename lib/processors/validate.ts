@@ -65,7 +65,11 @@ export function parseFieldType(spec: string): { type: FieldType; optional: boole
   return FIELD_TYPES.includes(type) ? { type, optional } : undefined;
 }
 
-/** The zod schema of a declaration: the declared fields checked, others passed through. */
+/**
+ * The zod schema of a declaration: only the declared fields are checked. A
+ * plain (stripping) object: the step ignores the parsed copy, and a loose one
+ * would copy every undeclared field of every event.
+ */
 export function schemaOf(fields: Readonly<Record<string, FieldTypeSpec>>): z.ZodType {
   const shape: Record<string, z.ZodType> = {};
   for (const [field, spec] of Object.entries(fields)) {
@@ -73,7 +77,7 @@ export function schemaOf(fields: Readonly<Record<string, FieldTypeSpec>>): z.Zod
     if (!parsed) throw new Error(`unknown field type '${spec}' for '${field}'`);
     shape[field] = parsed.optional ? typeSchema(parsed.type).nullish() : typeSchema(parsed.type);
   }
-  return z.looseObject(shape);
+  return z.object(shape);
 }
 
 export function validateStep(fields: Readonly<Record<string, FieldTypeSpec>>): Step {

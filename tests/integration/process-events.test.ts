@@ -1,0 +1,219 @@
+/**
+ * process-events against the real local Kafka: the user-login pipeline over a
+ * seeded user-login-mix, exactly once across kill -9 at random moments, and
+ * two members of one group where one is paused past its session timeout
+ * (a zombie) and must be fenced when it wakes up. Outputs are read with
+ * read_committed, as a downstream consumer would.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import type { KafkaMessage } from "kafkajs";
+import { createGenerator } from "../../lib/generate/generator.ts";
+import { readTopicToEnd } from "../../lib/inspect/read-topic.ts";
+import { silentLogger } from "../../lib/log/logger.ts";
+import { processEvent } from "../../lib/processors/event-steps.ts";
+import { sha256Hex } from "../../lib/processors/hash.ts";
+import { buildEventSteps, loadPipelineFile } from "../../lib/processors/pipeline-file.ts";
+import { epochToIso } from "../../lib/processors/timestamp.ts";
+import {
+  createTopic,
+  headerText,
+  kafkaClient,
+  produce,
+  progressSoFar,
+  runToolToEnd,
+  startTool,
+  uniqueName,
+  waitFor,
+  type ToolProcess,
+} from "../helpers/stack-fixtures.ts";
+
+const TOOL = "tools/process-events.ts";
+/** Input size of the kill -9 test; 50k fits in about a minute on an idle machine. */
+const KILL_TEST_MESSAGES = Number(process.env.PROCESS_EVENTS_TEST_MESSAGES ?? 20_000);
+const KILLS = 5;
+const steps = buildEventSteps(loadPipelineFile("config/pipelines/user-login.json"), { env: {} });
+
+const started: ToolProcess[] = [];
+afterAll(() => {
+  for (const tool of started) tool.proc.kill("SIGKILL");
+});
+
+interface Topics {
+  input: string;
+  processed: string;
+  errors: string;
+  filtered: string;
+  summary: string;
+}
+
+function topicsFor(name: string): Topics {
+  const base = uniqueName(name);
+  return { input: `${base}.in`, processed: `${base}.processed`, errors: `${base}.errors`, filtered: `${base}.filtered`, summary: `${base}.summary` };
+}
+
+function toolArgs(topics: Topics, group: string): string[] {
+  return [
+    "--in", topics.input, "--out", topics.processed, "--errors-topic", topics.errors,
+    "--filtered-topic", topics.filtered, "--summary-topic", topics.summary, "--summary-every", "1000",
+    "--group", group, "--batch-size", "500", "--log-interval", "500", "--session-timeout-ms", "6000",
+  ];
+}
+
+async function readCommitted(topic: string): Promise<(KafkaMessage & { partition: number })[]> {
+  const out: (KafkaMessage & { partition: number })[] = [];
+  const result = await readTopicToEnd(kafkaClient(), topic, {
+    onMessages: (partition, messages) => out.push(...messages.map((m) => ({ ...m, partition }))),
+    idleTimeoutMs: 30_000,
+    log: silentLogger,
+  });
+  if (!result.complete) throw new Error(`reading ${topic} did not reach its end (${result.stoppedBy})`);
+  return out;
+}
+
+async function groupLag(group: string, topic: string): Promise<number> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends.reduce((lag, end) => {
+      const at = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
+      return lag + Number(end.high) - Math.max(0, Number(at));
+    }, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function seedInput(topics: Topics, partitions: number, count: number, seed: number) {
+  await createTopic(topics.input, partitions);
+  const messages = createGenerator({ kind: "user-login-mix", seed, key: "field" }).batch(count);
+  await produce(topics.input, messages.map(({ key, value }) => ({ key, value })));
+}
+
+/** Everything the issue asks of the outputs, checked against the input as read back from Kafka. */
+async function expectExactlyOnce(topics: Topics, count: number) {
+  const input = await readCommitted(topics.input);
+  expect(input.length).toBe(count);
+  const byOffset = new Map(input.map((m) => [`${m.partition}@${m.offset}`, m]));
+
+  const seen = new Map<string, string>();
+  const twice: string[] = [];
+  const wrongOutcome: string[] = [];
+  const record = (kind: string, message: KafkaMessage) => {
+    const id = `${headerText(message.headers, "x-source-partition")}@${headerText(message.headers, "x-source-offset")}`;
+    const at = `${kind} ${(message as { partition?: number }).partition}@${message.offset}`;
+    if (seen.has(id)) twice.push(`${id} as ${seen.get(id)} and ${at}`);
+    seen.set(id, at);
+    const source = byOffset.get(id);
+    if (!source) throw new Error(`${kind} message for unknown source offset ${id}`);
+    const expected = processEvent(source.value, steps);
+    if (expected.kind !== kind) wrongOutcome.push(`${id}: ${kind}, expected ${expected.kind}`);
+    return { source, expected };
+  };
+
+  const processed = await readCommitted(topics.processed);
+  const filtered = await readCommitted(topics.filtered);
+  const errors = await readCommitted(topics.errors);
+  for (const message of processed) {
+    const { source } = record("processed", message);
+    const event = JSON.parse(String(message.value));
+    const original = JSON.parse(String(source.value));
+    expect(event.ip).toBe(sha256Hex(original.ip));
+    expect(event.device_id).toBe(sha256Hex(original.device_id));
+    expect(event.timestamp).toBe(epochToIso(original.timestamp));
+    expect(event.timestamp).toBe(new Date(original.timestamp > 1e11 ? original.timestamp : original.timestamp * 1000).toISOString());
+    expect(String(message.key)).toBe(String(source.key));
+  }
+  for (const message of filtered) record("filtered", message);
+  for (const message of errors) {
+    const { source } = record("error", message);
+    expect(Buffer.compare(message.value ?? Buffer.alloc(0), source.value ?? Buffer.alloc(0))).toBe(0);
+    expect(headerText(message.headers, "x-dlq-reason")).toBeTruthy();
+  }
+  expect(twice).toEqual([]);
+  expect(wrongOutcome).toEqual([]);
+  expect(processed.length + filtered.length + errors.length).toBe(count);
+  expect(seen.size).toBe(count);
+
+  // Summaries: each input offset in exactly one window, counts adding up to the outputs.
+  const summaries = (await readCommitted(topics.summary)).map((m) => JSON.parse(String(m.value)));
+  const covered = new Set<string>();
+  let overlap = 0;
+  for (const s of summaries) {
+    for (const m of input) {
+      if (m.partition !== s.partition || BigInt(m.offset) < BigInt(s.from_offset) || BigInt(m.offset) > BigInt(s.to_offset)) continue;
+      const id = `${m.partition}@${m.offset}`;
+      if (covered.has(id)) overlap++;
+      covered.add(id);
+    }
+  }
+  const total = (field: string) => summaries.reduce((sum, s) => sum + s[field], 0);
+  expect({ overlap, covered: covered.size }).toEqual({ overlap: 0, covered: count });
+  expect(total("messages")).toBe(count);
+  expect({ processed: total("processed"), filtered: total("filtered"), errors: total("errors") }).toEqual({
+    processed: processed.length,
+    filtered: filtered.length,
+    errors: errors.length,
+  });
+  const deviceTypes = summaries.reduce((sum, s) => sum + Object.values(s.device_types as Record<string, number>).reduce((a, b) => a + b, 0), 0);
+  expect(deviceTypes).toBe(processed.length);
+  return { processed: processed.length, filtered: filtered.length, errors: errors.length, summaries: summaries.length };
+}
+
+describe("process-events", () => {
+  test(`kill -9 at ${KILLS} random moments, then --until-caught-up: every input message once, summaries add up`, async () => {
+    const topics = topicsFor("pe-kill");
+    const group = uniqueName("pe-kill-group");
+    await seedInput(topics, 3, KILL_TEST_MESSAGES, 42);
+
+    const kills: number[] = [];
+    for (let i = 0; i < KILLS; i++) {
+      const victim = startTool(TOOL, toolArgs(topics, group));
+      started.push(victim);
+      // A random moment once records flow: after 500..KILL_TEST_MESSAGES/8 committed in this run.
+      const target = 500 + Math.floor(Math.random() * Math.max(1, KILL_TEST_MESSAGES / 8 - 500));
+      await waitFor(async () => progressSoFar(victim) >= target || victim.proc.exitCode !== null, `run ${i + 1} to commit ${target} messages`, 120_000);
+      await Bun.sleep(Math.floor(Math.random() * 300));
+      victim.proc.kill("SIGKILL");
+      await victim.exited;
+      kills.push(progressSoFar(victim));
+    }
+    const final = await runToolToEnd(TOOL, [...toolArgs(topics, group), "--until-caught-up", "--json"]);
+    expect(final.code).toBe(0);
+    const summary = JSON.parse(final.stdout);
+    expect(summary.stopped_by).toBe("caught-up");
+
+    const outcome = await expectExactlyOnce(topics, KILL_TEST_MESSAGES);
+    console.log(`process-events kill -9 test: ${KILL_TEST_MESSAGES} messages, progress at the kills ${kills.join(", ")}; final run consumed ${summary.consumed}; outputs ${JSON.stringify(outcome)}`);
+  }, 600_000);
+
+  test("two members; one paused past its session timeout is fenced when it wakes, results stay exactly once", async () => {
+    const topics = topicsFor("pe-zombie");
+    const group = uniqueName("pe-zombie-group");
+    const count = 6_000;
+    await seedInput(topics, 4, count, 7);
+
+    // No --until-caught-up: a member whose own partitions are done would leave before the takeover.
+    const args = [...toolArgs(topics, group), "--batch-size", "200", "--log-interval", "200"];
+    const a = startTool(TOOL, args);
+    const b = startTool(TOOL, args);
+    started.push(a, b);
+    await waitFor(async () => progressSoFar(a) > 0 && progressSoFar(b) > 0, "both members to commit");
+    a.proc.kill("SIGSTOP");
+    // B owns all four partitions once the broker gave up on A.
+    await waitFor(async () => /joined group[^\n]*\[0,1,2,3\]/.test(b.stderrSoFar()), "the other member to take over A's partitions", 90_000);
+    await Bun.sleep(1_000);
+    a.proc.kill("SIGCONT");
+    await waitFor(() => groupLag(group, topics.input).then((lag) => lag === 0), "the group to process every message", 180_000);
+    a.proc.kill("SIGTERM");
+    b.proc.kill("SIGTERM");
+    const [codeA, codeB] = [await a.exited, await b.exited];
+    expect(codeB).toBe(0);
+    expect(codeA).toBe(0);
+
+    const outcome = await expectExactlyOnce(topics, count);
+    const fenced = /"msg":"fenced/.test(await a.stderr);
+    console.log(`process-events zombie test: A exited ${codeA}, fenced on waking: ${fenced}; outputs ${JSON.stringify(outcome)}`);
+  }, 300_000);
+});
