@@ -8,6 +8,8 @@ export const ROOT = resolve(import.meta.dir, "..");
 export const STACK_DIR = join(ROOT, ".stack");
 export const KAFKA_LIBS = join(STACK_DIR, "kafka", "libs");
 export const FERRETDB_BIN = join(STACK_DIR, "bin", "ferretdb");
+/** The Apicurio Registry app built from stack/registry/pom.xml. */
+export const REGISTRY_APP = join(STACK_DIR, "schema-registry-app");
 
 /** Seconds a server gets to answer a real request after start. */
 export const START_TIMEOUT_MS = 90_000;
@@ -34,6 +36,7 @@ export interface Ports {
   prometheus: number;
   alertmanager: number;
   postgres: number;
+  schemaRegistry: number;
 }
 
 export function ports(): Ports {
@@ -47,6 +50,7 @@ export function ports(): Ports {
     prometheus: envPort("STACK_PROMETHEUS_PORT", 9090),
     alertmanager: envPort("STACK_ALERTMANAGER_PORT", 9093),
     postgres: envPort("STACK_POSTGRES_PORT", 5432),
+    schemaRegistry: envPort("STACK_SCHEMA_REGISTRY_PORT", 8081),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * `install`: Kafka jars from Maven Central and the FerretDB binary, into .stack/,
- * and Debian's Prometheus and Alertmanager packages when they are missing.
+ * `install`: Kafka jars from Maven Central, the FerretDB binary and the
+ * Apicurio Registry app (stack/registry/pom.xml), into .stack/, and Debian's
+ * Prometheus and Alertmanager packages when they are missing.
  *
  * Each artifact carries a stamp (sha256 of the files it was made from), so a
  * changed stack/pom.xml or stack/ferretdb/go.mod triggers a rebuild while an
@@ -10,13 +11,16 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { FERRETDB_BIN, KAFKA_LIBS, ROOT } from "./config.ts";
+import { FERRETDB_BIN, KAFKA_LIBS, REGISTRY_APP, ROOT } from "./config.ts";
 import { ALERTMANAGER_BIN, PROMETHEUS_BIN, PROMTOOL_BIN } from "./prometheus.ts";
 import { postgresBinDir } from "./postgres.ts";
 
 const POM = join(ROOT, "stack", "pom.xml");
 const FERRETDB_SRC = join(ROOT, "stack", "ferretdb");
 const FERRETDB_INPUTS = ["go.mod", "go.sum", "main.go"].map((f) => join(FERRETDB_SRC, f));
+const REGISTRY_INPUTS = ["pom.xml", "src/main/java/toolkit/registry/DynamicConfigProperties.java"].map((f) =>
+  join(ROOT, "stack", "registry", f),
+);
 
 function digest(files: string[]): string {
   const hash = createHash("sha256");
@@ -96,9 +100,28 @@ async function installDebianPackages(packages: string[]): Promise<void> {
   }
 }
 
+async function installRegistry(): Promise<void> {
+  const tmp = `${REGISTRY_APP}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  console.log(`install: building Apicurio Registry (stack/registry) into ${relative(ROOT, REGISTRY_APP)} with Maven`);
+  // -DskipDefault: the Apicurio parent's default profile adds repositories these machines cannot reach.
+  await run(
+    ["mvn", "-q", "-B", "-f", REGISTRY_INPUTS[0]!, "-DskipDefault", "-DskipTests", `-Dregistry.build.dir=${tmp}`, "package"],
+    ROOT,
+  );
+  rmSync(REGISTRY_APP, { recursive: true, force: true });
+  renameSync(tmp, REGISTRY_APP);
+  writeFileSync(stampOf(REGISTRY_APP), `${digest(REGISTRY_INPUTS)}\n`);
+}
+
 /** True if install has work to do. */
 export function installNeeded(): boolean {
-  return !isCurrent(KAFKA_LIBS, [POM]) || !isCurrent(FERRETDB_BIN, FERRETDB_INPUTS) || missingPackages().length > 0;
+  return (
+    !isCurrent(KAFKA_LIBS, [POM]) ||
+    !isCurrent(FERRETDB_BIN, FERRETDB_INPUTS) ||
+    !isCurrent(REGISTRY_APP, REGISTRY_INPUTS) ||
+    missingPackages().length > 0
+  );
 }
 
 export async function install(): Promise<void> {
@@ -109,4 +132,6 @@ export async function install(): Promise<void> {
   const missing = missingPackages();
   if (missing.length === 0) console.log("install: Debian packages installed (prometheus, prometheus-alertmanager, postgresql)");
   else await installDebianPackages(missing);
+  if (isCurrent(REGISTRY_APP, REGISTRY_INPUTS)) console.log(`install: Schema Registry up to date (${relative(ROOT, REGISTRY_APP)})`);
+  else await installRegistry();
 }

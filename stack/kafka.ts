@@ -20,7 +20,7 @@ interface KafkaSpec {
   saslPort?: number;
 }
 
-const java = (): string => (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, "bin", "java") : "java");
+export const java = (): string => (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, "bin", "java") : "java");
 
 // The broker's own per-request, per-partition and config-dump lines drown the
 // few that matter (startup, errors), so those loggers are raised to WARN.

@@ -1,8 +1,10 @@
 /**
- * Local server stack for the toolkit: two Kafka brokers and FerretDB, no Docker.
+ * Local server stack for the toolkit: two Kafka brokers, FerretDB and a Schema
+ * Registry, no Docker.
  *
  * Usage: bun stack/stack.ts <command>
- *   install        fetch Kafka jars (Maven, stack/pom.xml) and build FerretDB (Go, stack/ferretdb)
+ *   install        fetch Kafka jars (Maven, stack/pom.xml), build FerretDB (Go, stack/ferretdb)
+ *                  and the Schema Registry (Maven, stack/registry/pom.xml)
  *   up             install if needed, start what is not running, wait until every server answers
  *   down [--clean] stop every server of the stack; --clean also deletes their data and logs
  *   status         one line per server: running/stopped, pid, port, answering
@@ -17,11 +19,13 @@
  *   alertmanager  Alertmanager (Debian package), 9093: config/monitoring/alertmanager.yml
  *   postgres      PostgreSQL from Debian's package (apt-get install -y when missing),
  *                 5432, database/user toolkit, password toolkit-secret
+ *   schema-registry  Apicurio Registry 2.4 (H2 file storage), Confluent-compatible
+ *                 API at http://127.0.0.1:8081/apis/ccompat/v7
  *
  * Ports can be moved with STACK_LOCAL_KAFKA_PORT, STACK_LOCAL_CONTROLLER_PORT,
  * STACK_REMOTE_KAFKA_PORT, STACK_REMOTE_SASL_PORT, STACK_REMOTE_CONTROLLER_PORT
- * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT, STACK_ALERTMANAGER_PORT and
- * STACK_POSTGRES_PORT; pass the same values to `down` and `status`.
+ * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT, STACK_ALERTMANAGER_PORT,
+ * STACK_POSTGRES_PORT and STACK_SCHEMA_REGISTRY_PORT; pass the same values to `down` and `status`.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
  * Needs java (17+), mvn and go on PATH; Prometheus and Alertmanager come from
@@ -37,6 +41,7 @@ import { postgresServer } from "./postgres.ts";
 import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
 import { alertmanagerServer, prometheusServer } from "./prometheus.ts";
+import { schemaRegistryServer } from "./registry.ts";
 import { sleep } from "../lib/backoff.ts";
 import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
@@ -54,6 +59,7 @@ function servers(): Server[] {
     prometheusServer(p.prometheus, p.alertmanager),
     alertmanagerServer(p.alertmanager),
     postgresServer(p.postgres),
+    schemaRegistryServer(p.schemaRegistry),
   ];
 }
 
@@ -197,7 +203,7 @@ async function status(): Promise<void> {
     const pidText = pid === undefined ? "-" : String(pid);
     // "answering" while stopped means a foreign process holds the port.
     console.log(
-      `${s.name.padEnd(13)} ${state.padEnd(8)} pid ${pidText.padEnd(8)} port ${String(s.ports[0]).padEnd(6)} ${answering ? "answering" : "not answering"}`,
+      `${s.name.padEnd(15)} ${state.padEnd(8)} pid ${pidText.padEnd(8)} port ${String(s.ports[0]).padEnd(6)} ${answering ? "answering" : "not answering"}`,
     );
   }
 }

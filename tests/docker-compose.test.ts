@@ -49,11 +49,12 @@ function brokerProperties(s: Service): Record<string, string> {
 }
 
 describe("docker-compose.yml", () => {
-  test("has the three servers with real images", () => {
+  test("has the servers with real images", () => {
     expect(service("local-kafka").image).toBe("apache/kafka:3.9.1");
     expect(service("remote-kafka").image).toMatch(/^apache\/kafka:3\.9\.\d+$/);
     expect(service("mongo").image).toBe("mongo:7");
     expect(service("postgres").image).toMatch(/^postgres:1\d$/);
+    expect(service("schema-registry").image).toBe("apicurio/apicurio-registry-mem:2.4.2.Final");
   });
 
   test("postgres has the local stack's database, user and port", () => {
@@ -63,6 +64,7 @@ describe("docker-compose.yml", () => {
 
   test("publishes the same ports as the local stack", () => {
     expect(publishedPorts(service("local-kafka"))).toEqual([9092]);
+    expect(publishedPorts(service("schema-registry"))).toEqual([8081]);
     expect(publishedPorts(service("remote-kafka")).sort()).toEqual([9192, 9193]);
     expect(publishedPorts(service("mongo"))).toEqual([27017]);
   });

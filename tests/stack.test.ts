@@ -1,6 +1,7 @@
 /**
  * Integration test of the local stack (stack/stack.ts): real produce/consume on
- * both brokers, SCRAM accepted and rejected, a document through FerretDB.
+ * both brokers, SCRAM accepted and rejected, a document through FerretDB, a
+ * schema through the Schema Registry's Confluent-compatible API.
  * Assumes the stack is up: `npm test` runs `bun stack/stack.ts up` first.
  * Honours the same STACK_* port variables as stack.ts.
  */
@@ -14,6 +15,7 @@ const LOCAL = `127.0.0.1:${port("STACK_LOCAL_KAFKA_PORT", 9092)}`;
 const REMOTE_PLAIN = `127.0.0.1:${port("STACK_REMOTE_KAFKA_PORT", 9192)}`;
 const REMOTE_SCRAM = `127.0.0.1:${port("STACK_REMOTE_SASL_PORT", 9193)}`;
 const MONGO_URL = `mongodb://127.0.0.1:${port("STACK_MONGO_PORT", 27017)}/`;
+const REGISTRY_URL = `http://127.0.0.1:${port("STACK_SCHEMA_REGISTRY_PORT", 8081)}/apis/ccompat/v7`;
 // A fresh object per client: kafkajs stores an authenticationProvider bound to the
 // credentials on the sasl object it was given, so a reused or spread object would
 // keep authenticating with the first password it saw.
@@ -116,6 +118,23 @@ describe("local stack", () => {
       const { insertedId } = await collection.insertOne({ run: RUN, n: 42, tags: ["a", "b"] });
       const found = await collection.findOne({ _id: insertedId });
       expect(found).toMatchObject({ run: RUN, n: 42, tags: ["a", "b"] });
+    });
+  });
+
+  describe("Schema Registry", () => {
+    test("registers a schema under a subject and serves it by id", async () => {
+      const schema = JSON.stringify({ type: "record", name: "StackTest", fields: [{ name: "run", type: "string" }] });
+      const headers = { "Content-Type": "application/vnd.schemaregistry.v1+json" };
+      const registered = await fetch(`${REGISTRY_URL}/subjects/stack-test-${RUN}-value/versions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ schema }),
+      });
+      expect(registered.status).toBe(200);
+      const { id } = (await registered.json()) as { id: number };
+      const byId = (await (await fetch(`${REGISTRY_URL}/schemas/ids/${id}`)).json()) as { schema: string };
+      expect(JSON.parse(byId.schema)).toEqual(JSON.parse(schema));
+      expect((await fetch(`${REGISTRY_URL}/schemas/ids/2147483647`)).status).toBe(404);
     });
   });
 });
