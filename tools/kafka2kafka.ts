@@ -11,6 +11,7 @@ import { reportSummary } from "../lib/engine/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { UsageError } from "../lib/errors.ts";
 import { destinationNaming } from "../lib/processors/replicate.ts";
+import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
 
 const DEFAULT_BATCH_SIZE = 2000;
 
@@ -28,6 +29,8 @@ const spec = defineTool({
     "id is skipped. --provenance-headers adds x-source-cluster (the source's cluster id),",
     "x-source-topic, x-source-partition and x-source-offset, after any earlier hop's.",
     "Messages the destination refuses (too large) go to the dead-letter topic on the source cluster.",
+    "--check-schema also dead-letters values that are not Confluent-framed Avro decodable with their",
+    "writer schema (Schema Registry [schema_registry], or --avro-schema files); copies stay byte-exact.",
   ],
   options: {
     from: { type: "string", value: "SECTION", description: "Kafka section to read from", defaultText: "remote_kafka" },
@@ -49,6 +52,8 @@ const spec = defineTool({
       defaultText: "preserve",
     },
     "provenance-headers": { type: "boolean", description: "Add x-source-cluster/-topic/-partition/-offset headers to every copy" },
+    "check-schema": { type: "boolean", description: "Dead-letter values that do not decode as Avro with their schema" },
+    ...AVRO_OPTIONS,
     compression: { type: "string", value: "C", description: "Produce with none, gzip, snappy, lz4 or zstd (any codec is read)", defaultText: "none" },
     ...PIPELINE_OPTIONS,
     group: { type: "string", value: "G", description: "Consumer group on the source", defaultText: "[from section] default_consumer_group_id" },
@@ -67,6 +72,7 @@ const spec = defineTool({
     "bun tools/kafka2kafka.ts --topics-regex '^events\\.' --group mirror --partitioning key --compression gzip",
     "bun tools/kafka2kafka.ts --topic logins --dest-topic logins-copy --group replay --from-beginning --max-messages 10000",
     "bun tools/kafka2kafka.ts --topic logins --metrics 127.0.0.1:9465",
+    "bun tools/kafka2kafka.ts --topic user-login --check-schema --until-caught-up",
   ],
 });
 
@@ -77,6 +83,8 @@ await runTool(spec, async (flags, ctx) => {
   const compression = flags.choice("compression", COMPRESSION_NAMES, "none");
   const from = kafkaSection(ctx.config(), flags.string("from", "remote_kafka"));
   const to = kafkaSection(ctx.config(), flags.string("to", "local_kafka"));
+  const checkSchema = flags.bool("check-schema") ? await avroDecoderFromFlags(flags, ctx.config, ctx.signal) : undefined;
+  if (!checkSchema && flags.has("avro-schema")) throw new UsageError("--avro-schema needs --check-schema");
 
   const named = flags.list("topic");
   const regex = flags.string("topics-regex");
@@ -110,6 +118,7 @@ await runTool(spec, async (flags, ctx) => {
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToKafka } = await import("../lib/jobs/kafka-to-kafka.ts");
   const result = await kafkaToKafka({
+    checkSchema,
     ...run,
     from,
     to,

@@ -10,6 +10,7 @@ import { mongoSection } from "../lib/config/mongo-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
+import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
 
 const spec = defineTool({
   name: "kafka2mongo",
@@ -19,6 +20,13 @@ const spec = defineTool({
     "under `value`), plus _kafka_key, _kafka_topic, _kafka_partition, _kafka_offset,",
     "_kafka_timestamp, _kafka_headers and _processed_at. Offsets are committed only after",
     "their documents are written or their messages are in the dead-letter topic.",
+    "",
+    "--value-format avro reads Confluent-framed Avro with the writer schema from the Schema",
+    "Registry ([schema_registry] url) or from --avro-schema files: long -> Int64,",
+    "timestamp-millis/micros -> Date, decimal -> Decimal128, bytes/fixed -> Binary, enums and",
+    "uuids -> strings, unions unwrapped. A message whose schema id is unknown or whose body",
+    "does not decode is dead-lettered; a registry that stays down stops the run (exit 1)",
+    "without committing. FerretDB 1.x cannot store Decimal128: use --avro-decimals string there.",
   ],
   options: {
     topic: { type: "string", value: "T", description: "Topic to consume", defaultText: "[section] default_consumer_topic" },
@@ -35,13 +43,17 @@ const spec = defineTool({
       description: "offset (_id topic:partition:offset, redelivery-proof), key, or objectid",
       defaultText: "offset",
     },
-    "value-format": { type: "string", value: "F", description: "json, or text to store values as strings", defaultText: "json" },
+    "value-format": { type: "string", value: "F", description: "json, text (store values as strings), or avro", defaultText: "json" },
+    "key-format": { type: "string", value: "F", description: "text (UTF-8), or avro", defaultText: "text" },
+    ...AVRO_OPTIONS,
   },
   examples: [
     "bun tools/kafka2mongo.ts --topic logins --until-caught-up",
     "bun tools/kafka2mongo.ts --topic logins --group replay --from-beginning --collection logins_replay",
     "bun tools/kafka2mongo.ts --config prod.ini --kafka local_kafka --topic orders --on-error stop --max-messages 1000",
     "bun tools/kafka2mongo.ts --topic logins --metrics :9464   # Prometheus scrapes http://host:9464/metrics",
+    "bun tools/kafka2mongo.ts --topic user-login --value-format avro --until-caught-up",
+    "bun tools/kafka2mongo.ts --topic user-login --value-format avro --avro-schema schemas/ --until-caught-up",
   ],
 });
 
@@ -49,7 +61,11 @@ await runTool(spec, async (flags, ctx) => {
   const run = pipelineRunFlags(flags);
   const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
   const idStrategy = flags.choice("id-strategy", ["offset", "key", "objectid"] as const, "offset");
-  const valueFormat = flags.choice("value-format", ["json", "text"] as const, "json");
+  const valueFormat = flags.choice("value-format", ["json", "text", "avro"] as const, "json");
+  const keyFormat = flags.choice("key-format", ["text", "avro"] as const, "text");
+  const usesAvro = valueFormat === "avro" || keyFormat === "avro";
+  if (!usesAvro && flags.has("avro-schema")) throw new UsageError("--avro-schema needs --value-format avro or --key-format avro");
+  const avro = usesAvro ? await avroDecoderFromFlags(flags, ctx.config, ctx.signal) : undefined;
   const kafka = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
   const mongo = mongoSection(ctx.config(), flags.string("mongo", "mongodb"));
 
@@ -66,7 +82,14 @@ await runTool(spec, async (flags, ctx) => {
   if (dlqTopic === topic) throw new UsageError(`--dlq-topic '${dlqTopic}' is the topic being consumed; choose another dead-letter topic`);
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
-  ctx.log.info("starting", { topic, group: groupId, target: `${database}.${collection}`, on_error: onError, id_strategy: idStrategy });
+  ctx.log.info("starting", {
+    topic,
+    group: groupId,
+    target: `${database}.${collection}`,
+    on_error: onError,
+    id_strategy: idStrategy,
+    ...(avro ? { schemas: avro.source } : {}),
+  });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToMongo } = await import("../lib/jobs/kafka-to-mongo.ts");
   const summary = await kafkaToMongo({
@@ -80,6 +103,8 @@ await runTool(spec, async (flags, ctx) => {
     onError,
     idStrategy,
     valueFormat,
+    keyFormat,
+    avro,
     ...run,
     log: ctx.log,
     signal: ctx.signal,

@@ -22,6 +22,13 @@ import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { batchSizeForRate, rateFromInterval } from "../lib/produce/pacing.ts";
 import { fastDefaultPartitioner } from "../lib/produce/partitioner.ts";
 import { produceMessages, type Acks } from "../lib/produce/produce.ts";
+import { registryFromFlags } from "../lib/avro/flags.ts";
+import { avroEncoding } from "../lib/avro/encoding.ts";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+/** Seed 001's user-login schema, registered by --format avro. */
+const USER_LOGIN_AVSC = resolve(import.meta.dir, "../schemas/user_login.avsc");
 
 const spec = defineTool({
   name: "produce-test-data",
@@ -38,6 +45,10 @@ const spec = defineTool({
     "Stops after --count messages, after --duration seconds, or on Ctrl-C, whichever comes first.",
     "Exits 0 only when every message was acknowledged (with --acks 0 nothing is acknowledged:",
     "a message counts as sent once written to the socket).",
+    "--format avro (user-login only) registers schemas/user_login.avsc under --subject in the",
+    "Schema Registry ([schema_registry]) and writes Confluent-framed Avro; with --schema-id N",
+    "it skips the registry and frames with id N. --bad-ratio then mixes in not-avro,",
+    "unknown-schema-id and truncated messages.",
   ],
   options: {
     topic: { type: "string", value: "T", description: "Topic to produce to", defaultText: "[section] default_producer_topic" },
@@ -68,6 +79,10 @@ const spec = defineTool({
     partitions: { type: "string", value: "N", description: "Partitions when the topic is created", defaultText: "3" },
     "max-retries": { type: "string", value: "N", description: "Retries of a failed batch", defaultText: "3" },
     "retry-delay-ms": { type: "string", value: "MS", description: "First retry delay, doubled each retry", defaultText: "1000" },
+    format: { type: "string", value: "F", description: "json or avro (Confluent-framed, user-login only)", defaultText: "json" },
+    subject: { type: "string", value: "S", description: "Registry subject for --format avro", defaultText: "<topic>-value" },
+    "schema-id": { type: "string", value: "N", description: "Frame Avro with this schema id, without the registry" },
+    "schema-registry": { type: "string", value: "SECTION", description: "Schema Registry section of the config", defaultText: "schema_registry" },
     json: { type: "boolean", description: "Print the summary as one JSON document on stdout instead of a line" },
     ...METRICS_OPTION,
   },
@@ -78,6 +93,7 @@ const spec = defineTool({
     "bun tools/produce-test-data.ts --topic bench --generator raw --size 1024 --count 500000 --json",
     "bun tools/produce-test-data.ts --topic dlq-test --bad-ratio 0.1 --seed 42 --count 10000",
     "bun tools/produce-test-data.ts --topic user-login --generator user-login-mix --seed 7 --count 50000",
+    "bun tools/produce-test-data.ts --topic user-login --format avro --count 10000",
   ],
 });
 
@@ -105,6 +121,13 @@ await runTool(spec, async (flags, ctx) => {
   const retries = flags.int("max-retries", 3, { min: 0 });
   const retryDelayMs = flags.int("retry-delay-ms", 1000, { min: 1 });
 
+  const format = flags.choice("format", ["json", "avro"] as const, "json");
+  if (format === "avro" && generatorKind !== "user-login") throw new UsageError("--format avro applies to --generator user-login only");
+  for (const avroOnly of ["subject", "schema-id", "schema-registry"]) {
+    if (format !== "avro" && flags.has(avroOnly)) throw new UsageError(`--${avroOnly} needs --format avro`);
+  }
+  const schemaIdFlag = flags.int("schema-id", undefined, { min: 0, max: 2 ** 31 - 1 });
+
   const section = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
   const topic = flags.string("topic") ?? section.defaultProducerTopic;
   if (!topic) throw new UsageError(`--topic is required ([${section.name}] has no default_producer_topic)`);
@@ -114,6 +137,21 @@ await runTool(spec, async (flags, ctx) => {
   const { createKafka, describeKafka } = await import("../lib/kafka/client.ts");
   const { ensureTopic } = await import("../lib/kafka/topics.ts");
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
+
+  let encoding: ReturnType<typeof avroEncoding> | undefined;
+  if (format === "avro") {
+    const schemaText = readFileSync(USER_LOGIN_AVSC, "utf8");
+    let schemaId = schemaIdFlag;
+    if (schemaId === undefined) {
+      const registry = registryFromFlags(flags, ctx.config, ctx.signal);
+      const subject = flags.string("subject") ?? `${topic}-value`;
+      schemaId = (await registry.register(subject, JSON.stringify(JSON.parse(schemaText)))).id;
+      ctx.log.info("schema registered", { registry: registry.url, subject, schema_id: schemaId });
+    }
+    const { avroType } = await import("../lib/avro/types.ts");
+    encoding = avroEncoding(avroType(schemaText), schemaId);
+  }
+
   const kafka = createKafka(section, ctx.log, { retries: 2 });
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: fastDefaultPartitioner, allowAutoTopicCreation: false });
@@ -124,8 +162,8 @@ await runTool(spec, async (flags, ctx) => {
     ctx.log.info(ensured.created ? "topic created" : "topic exists", { topic, partitions: ensured.partitions });
     await producer.connect();
 
-    const generator = createGenerator({ kind: generatorKind, key: keyMode, seed, size, badRatio });
-    const badCounts: Partial<Record<BadKind, number>> = {};
+    const generator = createGenerator({ kind: generatorKind, key: keyMode, seed, size, badRatio, encoding });
+    const badCounts: Partial<Record<BadKind | string, number>> = {};
     const progress = createProgress({ logger: ctx.log, everyMessages: 100_000, everyMs: 5_000, message: "produced" });
     const measured = metrics.producer(topic);
     const summary = await produceMessages({
@@ -158,6 +196,7 @@ await runTool(spec, async (flags, ctx) => {
     const report = {
       topic,
       generator: generatorKind,
+      format,
       ...(seed !== undefined ? { seed } : {}),
       sent: summary.sent,
       failed: summary.failed,

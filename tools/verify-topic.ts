@@ -15,6 +15,7 @@ import { SCHEMA_NAMES } from "../lib/inspect/schemas.ts";
 import { settleAll } from "../lib/inspect/settle-all.ts";
 import { createTopicStats } from "../lib/inspect/topic-stats.ts";
 import { buildVerifyReport, formatVerifyReport } from "../lib/inspect/verify-report.ts";
+import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
 
 const spec = defineTool({
   name: "verify-topic",
@@ -23,6 +24,10 @@ const spec = defineTool({
     "Reads every partition from its earliest offset to the end offset it had at the start, without",
     "committing (a throwaway consumer group, deleted afterwards), then prints per-partition counts",
     "and offset ranges, how many values are JSON, and with --schema a validation summary by reason.",
+    "",
+    "--value-format avro decodes Confluent-framed Avro with the writer schemas from the Schema",
+    "Registry (or --avro-schema files), counts values per schema id and undecodable ones by reason,",
+    "checks --schema against the decoded values and shows samples as JSON.",
     "",
     "Reconciliation: --against-mongo checks that every offset read is a document in the collection",
     "(matched on _kafka_topic, _kafka_partition, _kafka_offset) or a dead letter in --dlq-topic",
@@ -49,12 +54,15 @@ const spec = defineTool({
       description: "Give up when a read makes no progress for this long",
       defaultText: "30",
     },
+    "value-format": { type: "string", value: "F", description: "json, or avro (Confluent-framed)", defaultText: "json" },
+    ...AVRO_OPTIONS,
     json: { type: "boolean", description: "Print one JSON report on stdout" },
   },
   examples: [
     "bun tools/verify-topic.ts --config config/local-stack.ini --topic logins",
     "bun tools/verify-topic.ts --topic logins --schema user-login --sample 5",
     "bun tools/verify-topic.ts --topic logins --expect-count 1000 --json",
+    "bun tools/verify-topic.ts --topic user-login --value-format avro --schema user-login --sample 3",
     "bun tools/verify-topic.ts --topic logins --against-mongo --collection logins",
     "bun tools/verify-topic.ts --topic logins --against-mongo --mongo archive_mongo --db events --dlq-topic logins-dlq",
   ],
@@ -71,6 +79,9 @@ await runTool(spec, async (flags, ctx) => {
   const idleTimeoutMs = flags.number("idle-timeout", 30, { min: 1 }) * 1000;
   const dlqTopic = flags.string("dlq-topic", `${topic}.dlq`);
 
+  const valueFormat = flags.choice("value-format", ["json", "avro"] as const, "json");
+  if (valueFormat !== "avro" && flags.has("avro-schema")) throw new UsageError("--avro-schema needs --value-format avro");
+  const avro = valueFormat === "avro" ? await avroDecoderFromFlags(flags, ctx.config, ctx.signal) : undefined;
   const kafkaConfig = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
   const target = flags.bool("against-mongo") ? mongoTarget(flags, ctx.config()) : undefined;
 
@@ -80,7 +91,7 @@ await runTool(spec, async (flags, ctx) => {
   const { readTopicToEnd } = await import("../lib/inspect/read-topic.ts");
   const { readDeadLetterSources } = await import("../lib/inspect/dead-letter-sources.ts");
   const kafka = createKafka(kafkaConfig, ctx.log, { retries: 2 });
-  const stats = createTopicStats({ schema, sampleSize, keepOffsets: target !== undefined });
+  const stats = createTopicStats({ schema, sampleSize, keepOffsets: target !== undefined, avro });
   const readOptions = { log: ctx.log, idleTimeoutMs, signal: ctx.signal };
   ctx.log.info("reading", { kafka: describeKafka(kafkaConfig), topic, ...(target ? { mongo: target.label } : {}) });
 
@@ -90,7 +101,10 @@ await runTool(spec, async (flags, ctx) => {
       readTopicToEnd(kafka, topic, {
         ...readOptions,
         groupPrefix: "kafka-toolkit-verify",
-        onMessages: (partition, messages) => messages.forEach((m) => stats.add(partition, m)),
+        onMessages: async (partition, messages) => {
+          await stats.prepare(messages);
+          for (const m of messages) stats.add(partition, m);
+        },
       }),
       target ? readDeadLetterSources(kafka, dlqTopic, topic, readOptions) : undefined,
       mongo && target

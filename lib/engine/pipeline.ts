@@ -29,6 +29,12 @@ import { TransientSinkError, type Sink } from "./sink.ts";
 export interface PipelineOptions<T> {
   source: KafkaSource;
   processor: Processor<T>;
+  /**
+   * Awaited before each chunk is processed, for what the processor needs and
+   * cannot fetch synchronously (the Avro schemas its messages name). A
+   * rejection stops the run with that error; nothing of the chunk is committed.
+   */
+  prepare?: (records: SourceRecord[]) => Promise<void>;
   sink: Sink<T>;
   /** Required when onError is "dlq". */
   deadLetters?: DeadLetterTopic;
@@ -185,6 +191,14 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
       }
       const records = messages.map((m) => toSourceRecord(batch.topic, batch.partition, m));
       const wholeRest = start + messages.length >= batch.messages.length;
+      if (options.prepare) {
+        try {
+          await options.prepare(records);
+        } catch (error) {
+          stop("error", asError(error));
+          return;
+        }
+      }
       const chunk = processChunk(batch.topic, batch.partition, records, options.processor);
       if (wholeRest) chunk.nextOffset = laterOffset(chunk.nextOffset, nextAfter(batch.lastOffset()));
       if (!(await queue.push(chunk, heartbeat))) return;

@@ -44,6 +44,18 @@ export interface GeneratorOptions {
    * alone decides every byte.
    */
   clock?: (index: number) => number;
+  /**
+   * Writes good values in a binary format (Confluent-framed Avro) instead of
+   * JSON; malformed messages then come from `bad` instead of the JSON kinds.
+   */
+  encoding?: ValueEncoding;
+}
+
+/** A non-JSON value format for the generator: good values, and its own kinds of malformed ones. */
+export interface ValueEncoding {
+  encode(value: Record<string, unknown>): Buffer;
+  badKinds: readonly string[];
+  bad(kind: string, value: Record<string, unknown>): Buffer;
 }
 
 export interface GeneratedMessage {
@@ -51,7 +63,7 @@ export interface GeneratedMessage {
   value: Buffer;
   headers?: Record<string, string>;
   /** Set on malformed messages; not sent to Kafka (kafkajs ignores unknown fields). */
-  bad?: BadKind;
+  bad?: BadKind | string;
   /** user-login-mix: the variant and what the user-login pipeline makes of it (not sent either). */
   variant?: string;
   outcome?: MixOutcome;
@@ -96,11 +108,16 @@ export function createGenerator(options: GeneratorOptions): Generator {
     index++;
     const key = keyMode === "none" ? null : keyMode === "uuid" ? random.uuid() : good.keyField;
     const headers = good.headers ? { headers: good.headers } : {};
+    const encoding = options.encoding;
     if (badRatio > 0 && random.next() < badRatio) {
+      if (encoding) {
+        const bad = random.pick(encoding.badKinds);
+        return { key, value: encoding.bad(bad, good.value), ...headers, bad };
+      }
       const bad = random.pick(BAD_KINDS);
       return { key, value: badValue(bad, good.value, format.required, random), ...headers, bad };
     }
-    return { key, value: Buffer.from(JSON.stringify(good.value)), ...headers };
+    return { key, value: encoding ? encoding.encode(good.value) : Buffer.from(JSON.stringify(good.value)), ...headers };
   };
 
   return {

@@ -34,7 +34,8 @@ export interface ReadTopicResult {
 }
 
 export interface ReadTopicOptions {
-  onMessages: (partition: number, messages: KafkaMessage[]) => void;
+  /** Awaited, so a consumer may load what it needs (Avro schemas) before counting. */
+  onMessages: (partition: number, messages: KafkaMessage[]) => void | Promise<void>;
   idleTimeoutMs: number;
   log: Logger;
   signal?: AbortSignal;
@@ -111,7 +112,7 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, options: ReadT
         eachBatch: async ({ batch }) => {
           const end = ranges.get(batch.partition)?.end ?? 0;
           const inRange = batch.messages.filter((m) => Number(m.offset) < end);
-          if (inRange.length > 0) options.onMessages(batch.partition, inRange);
+          if (inRange.length > 0) await options.onMessages(batch.partition, inRange);
         },
       });
       await finished;

@@ -10,6 +10,8 @@
  * stats.report().schema; // { name: "user-login", valid: 0, invalid: 1, reasons: { "missing user_id": 1, ... } }
  */
 import type { IHeaders } from "kafkajs";
+import type { AvroDecoder } from "../avro/decoder.ts";
+import { toJsonValue } from "../avro/json.ts";
 import { decodeValue, type ValueKind } from "./decode-value.ts";
 import { MESSAGE_SCHEMAS, schemaReasons, type SchemaName } from "./schemas.ts";
 
@@ -47,10 +49,19 @@ export interface SchemaSummary {
   reasons: Record<string, number>;
 }
 
+/** With an Avro decoder: how many values decoded, by writer schema id, and why the rest did not. */
+export interface AvroSummary {
+  decoded: number;
+  undecodable: number;
+  schema_ids: Record<string, number>;
+  reasons: Record<string, number>;
+}
+
 export interface TopicStatsReport {
   messages: number;
   partitions: PartitionStats[];
   values: Record<ValueKind, number>;
+  avro?: AvroSummary;
   schema?: SchemaSummary;
   samples: Sample[];
 }
@@ -60,9 +71,13 @@ export interface TopicStatsOptions {
   sampleSize: number;
   /** Keep every offset for reconciliation; costs 8 bytes per message. */
   keepOffsets: boolean;
+  /** Values are Confluent-framed Avro: decode them (call `prepare` first), check --schema on the decoded value. */
+  avro?: AvroDecoder;
 }
 
 export interface TopicStats {
+  /** Loads what `add` needs for these messages (Avro schemas); a no-op without Avro. */
+  prepare(messages: MessageLike[]): Promise<void>;
   add(partition: number, message: MessageLike): void;
   report(): TopicStatsReport;
   /** Offsets seen per partition, in order; empty unless keepOffsets. */
@@ -84,7 +99,26 @@ export function createTopicStats(options: TopicStatsOptions): TopicStats {
   const schema = options.schema;
   const summary: SchemaSummary | undefined = schema ? { name: schema, valid: 0, invalid: 0, reasons: {} } : undefined;
   const samples: Sample[] = [];
+  const avro = options.avro;
+  const avroSummary: AvroSummary | undefined = avro ? { decoded: 0, undecodable: 0, schema_ids: {}, reasons: {} } : undefined;
   let messages = 0;
+
+  /** The decoded value as JSON, or undefined after counting why it did not decode. */
+  const decodeAvro = (value: Buffer | null): { json: unknown } | undefined => {
+    if (!avro || !avroSummary) return undefined;
+    if (value === null || value.length === 0) return undefined;
+    try {
+      const decoded = avro.decode(value);
+      avroSummary.decoded++;
+      avroSummary.schema_ids[decoded.schemaId] = (avroSummary.schema_ids[decoded.schemaId] ?? 0) + 1;
+      return { json: toJsonValue(decoded.value) };
+    } catch (error) {
+      avroSummary.undecodable++;
+      const reason = (error as Error).message;
+      avroSummary.reasons[reason] = (avroSummary.reasons[reason] ?? 0) + 1;
+      return undefined;
+    }
+  };
 
   const countReasons = (reasons: string[]) => {
     if (!summary) return;
@@ -97,6 +131,9 @@ export function createTopicStats(options: TopicStatsOptions): TopicStats {
   };
 
   return {
+    prepare: async (batch) => {
+      if (avro) await avro.prepare(batch.map((m) => m.value));
+    },
     add(partition, message) {
       const offset = Number(message.offset);
       messages++;
@@ -111,21 +148,25 @@ export function createTopicStats(options: TopicStatsOptions): TopicStats {
         list.push(offset);
       }
 
+      const fromAvro = decodeAvro(message.value);
       const decoded = decodeValue(message.value);
       values[decoded.kind]++;
-      if (schema) {
+      if (schema && avro) {
+        countReasons(fromAvro ? schemaReasons(MESSAGE_SCHEMAS[schema], fromAvro.json) : ["not decodable Avro"]);
+      } else if (schema) {
         countReasons(
           decoded.kind === "json" ? schemaReasons(MESSAGE_SCHEMAS[schema], decoded.value) : [NOT_JSON_REASONS[decoded.kind]],
         );
       }
       if (samples.length < options.sampleSize) {
+        const text = fromAvro ? JSON.stringify(fromAvro.json) : message.value === null ? null : lenientUtf8.decode(message.value);
         samples.push({
           partition,
           offset,
           timestamp: message.timestamp,
           key: message.key === null ? null : lenientUtf8.decode(message.key),
           kind: decoded.kind,
-          value: message.value === null ? null : lenientUtf8.decode(message.value).slice(0, SAMPLE_VALUE_CHARS),
+          value: text === null ? null : text.slice(0, SAMPLE_VALUE_CHARS),
           headers: headerStrings(message.headers),
         });
       }
@@ -134,6 +175,7 @@ export function createTopicStats(options: TopicStatsOptions): TopicStats {
       messages,
       partitions: [...partitions.values()].sort((a, b) => a.partition - b.partition),
       values: { ...values },
+      ...(avroSummary ? { avro: { ...avroSummary, schema_ids: { ...avroSummary.schema_ids }, reasons: { ...avroSummary.reasons } } } : {}),
       ...(summary ? { schema: { ...summary, reasons: { ...summary.reasons } } } : {}),
       samples: [...samples],
     }),

@@ -12,7 +12,7 @@
 import type { ValueKind } from "./decode-value.ts";
 import type { PartitionRange, ReadTopicResult } from "./read-topic.ts";
 import type { OffsetRef, ReconcileResult } from "./reconcile.ts";
-import type { Sample, SchemaSummary, TopicStatsReport } from "./topic-stats.ts";
+import type { AvroSummary, Sample, SchemaSummary, TopicStatsReport } from "./topic-stats.ts";
 
 export interface ReconciliationInput {
   /** Where the documents were looked for, e.g. "[mongodb] toolkit.raw". */
@@ -72,6 +72,7 @@ export interface VerifyReport {
   messages: number;
   partitions: PartitionReport[];
   values: Record<ValueKind, number>;
+  avro?: AvroSummary;
   schema?: SchemaSummary;
   expect_count?: { expected: number; ok: boolean };
   reconciliation?: ReconciliationReport;
@@ -106,6 +107,7 @@ export function buildVerifyReport(input: VerifyReportInput): VerifyReport {
     messages: stats.messages,
     partitions: read.partitions.map((range) => partitionReport(range, stats)),
     values: stats.values,
+    ...(stats.avro ? { avro: stats.avro } : {}),
     ...(stats.schema ? { schema: stats.schema } : {}),
     ...(input.expectCount !== undefined
       ? { expect_count: { expected: input.expectCount, ok: input.expectCount === stats.messages } }
@@ -163,6 +165,11 @@ export function formatVerifyReport(report: VerifyReport): string {
   lines.push(
     `values: ${v.json} JSON, ${v["invalid-json"]} invalid JSON, ${v["invalid-utf8"]} invalid UTF-8, ${v.empty} empty`,
   );
+  if (report.avro) {
+    const ids = Object.entries(report.avro.schema_ids).map(([id, n]) => `id ${id}: ${n}`).join(", ");
+    lines.push(`avro: ${report.avro.decoded} decoded${ids ? ` (${ids})` : ""}, ${report.avro.undecodable} undecodable`);
+    for (const [reason, count] of Object.entries(report.avro.reasons).sort((a, b) => b[1] - a[1])) lines.push(`  ${count}  ${reason}`);
+  }
   if (report.schema) {
     lines.push(`schema ${report.schema.name}: ${report.schema.valid} valid, ${report.schema.invalid} invalid`);
     const reasons = Object.entries(report.schema.reasons).sort((a, b) => b[1] - a[1]);

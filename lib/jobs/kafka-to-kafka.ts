@@ -19,6 +19,8 @@ import type { CompressionName } from "../kafka/compression-names.ts";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
 import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
+import type { AvroDecoder } from "../avro/decoder.ts";
+import { avroValueCheck } from "../processors/avro-check.ts";
 import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import type { Sink } from "../engine/sink.ts";
 import { UsageError } from "../errors.ts";
@@ -43,6 +45,8 @@ export interface KafkaToKafkaOptions extends RunSettings {
   /** Dead-letter topic on the source cluster; required when onError is "dlq". */
   dlqTopic?: string;
   fromBeginning: boolean;
+  /** Dead-letter values that do not decode as Avro with this decoder (the copies stay byte-exact). */
+  checkSchema?: AvroDecoder;
 }
 
 export interface KafkaToKafkaResult {
@@ -117,15 +121,18 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       deadLetters = await openDeadLetterTopic(sourceKafka, options.dlqTopic, log);
     }
 
+    const replicate = replicateProcessor({
+      sourceCluster,
+      destinationCluster,
+      partitioning: options.partitioning,
+      provenance: options.provenance,
+      destinationTopic: options.destinationTopic,
+    });
+    const check = options.checkSchema ? avroValueCheck(options.checkSchema) : undefined;
     const summary = await runPipeline({
       source,
-      processor: replicateProcessor({
-        sourceCluster,
-        destinationCluster,
-        partitioning: options.partitioning,
-        provenance: options.provenance,
-        destinationTopic: options.destinationTopic,
-      }),
+      processor: check ? check.wrap(replicate) : replicate,
+      prepare: check?.prepare,
       sink,
       deadLetters,
       ...runSettings(options),

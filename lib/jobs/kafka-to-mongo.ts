@@ -15,7 +15,8 @@ import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
 import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import { createKafka } from "../kafka/client.ts";
 import { createMongoClient, describeMongo } from "../mongo/client.ts";
-import { kafkaDocumentProcessor, type IdStrategy, type ValueFormat } from "../processors/kafka-document.ts";
+import type { AvroDecoder } from "../avro/decoder.ts";
+import { kafkaDocumentPrepare, kafkaDocumentProcessor, type IdStrategy, type KeyFormat, type ValueFormat } from "../processors/kafka-document.ts";
 import { mongoSink } from "../sinks/mongo.ts";
 
 export interface KafkaToMongoOptions extends RunSettings {
@@ -28,6 +29,9 @@ export interface KafkaToMongoOptions extends RunSettings {
   dlqTopic: string;
   idStrategy: IdStrategy;
   valueFormat: ValueFormat;
+  keyFormat?: KeyFormat;
+  /** Required when a format is "avro". */
+  avro?: AvroDecoder;
   fromBeginning: boolean;
 }
 
@@ -51,9 +55,16 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       log,
     });
     if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
+    const documents = {
+      idStrategy: options.idStrategy,
+      valueFormat: options.valueFormat,
+      keyFormat: options.keyFormat,
+      avro: options.avro,
+    };
     return await runPipeline({
       source,
-      processor: kafkaDocumentProcessor({ idStrategy: options.idStrategy, valueFormat: options.valueFormat }),
+      processor: kafkaDocumentProcessor(documents),
+      prepare: kafkaDocumentPrepare(documents),
       sink: mongoSink(mongoClient.db(options.database).collection(options.collection)),
       deadLetters,
       ...runSettings(options),

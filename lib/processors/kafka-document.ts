@@ -11,20 +11,33 @@
  * BSON binary; a message's own field named like a metadata field is renamed
  * with a `_value` prefix rather than overwritten.
  *
+ * Avro values (`valueFormat: "avro"`, Confluent-framed) are decoded with
+ * their writer schema and mapped as lib/avro/types.ts describes (long →
+ * Int64, timestamps → Date, decimal → Decimal128, bytes → Binary), and the
+ * document gets `_kafka_value_schema_id`. Avro keys (`keyFormat: "avro"`)
+ * land decoded in `_kafka_key`. The schemas a chunk needs are loaded by
+ * {@link kafkaDocumentPrepare} before the chunk is processed.
+ *
  * @example
  * const toDocument = kafkaDocumentProcessor({ idStrategy: "offset", valueFormat: "json" });
  * toDocument(record); // { kind: "write", item: { user_id: "1", _id: "logins:0:42", _kafka_offset: 42, ... } }
  */
 import { BSON, Binary, Long, ObjectId, type Document } from "mongodb";
+import type { AvroDecoder } from "../avro/decoder.ts";
 import type { Outcome, Processor, SourceRecord } from "../engine/record.ts";
 import { parseJsonExact } from "./exact-json.ts";
 
 export type IdStrategy = "offset" | "key" | "objectid";
-export type ValueFormat = "json" | "text";
+export type ValueFormat = "json" | "text" | "avro";
+export type KeyFormat = "text" | "avro";
 
 export interface KafkaDocumentOptions {
   idStrategy: IdStrategy;
   valueFormat: ValueFormat;
+  /** "text" by default: UTF-8, or binary when it is not. */
+  keyFormat?: KeyFormat;
+  /** Required when either format is "avro". */
+  avro?: AvroDecoder;
   now?: () => Date;
 }
 
@@ -63,18 +76,59 @@ export function nestingDepth(text: string): number {
 
 export function kafkaDocumentProcessor(options: KafkaDocumentOptions): Processor<Document> {
   const now = options.now ?? (() => new Date());
-  return (record) => toDocument(record, options.idStrategy, options.valueFormat, now());
+  const avro = options.avro;
+  const avroKeys = options.keyFormat === "avro";
+  if ((options.valueFormat === "avro" || avroKeys) && !avro) throw new Error("the avro format needs a decoder");
+  const body = options.valueFormat === "avro" ? (r: SourceRecord) => avroBody(r.value, avro!) : (r: SourceRecord) => textBody(r.value, options.valueFormat);
+  return (record) => {
+    let key: unknown = null;
+    if (record.key !== null) {
+      try {
+        key = avroKeys ? avro!.decode(record.key).value : textOrBinary(record.key);
+      } catch (error) {
+        return { kind: "dead", reason: `key: ${(error as Error).message}`, stage: "parse" };
+      }
+    }
+    const outcome = body(record);
+    if (outcome.kind !== "write") return outcome;
+    return toDocument(record, outcome.item, key, options.idStrategy, now());
+  };
 }
 
-function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: ValueFormat, processedAt: Date): Outcome<Document> {
+/** What the engine awaits before each chunk: the schemas its Avro keys and values name; undefined without Avro. */
+export function kafkaDocumentPrepare(options: KafkaDocumentOptions): ((records: SourceRecord[]) => Promise<void>) | undefined {
+  const values = options.valueFormat === "avro";
+  const keys = options.keyFormat === "avro";
+  const avro = options.avro;
+  if (!avro || (!values && !keys)) return undefined;
+  return (records) => avro.prepare(records.flatMap((r) => [values ? r.value : null, keys ? r.key : null]));
+}
+
+/** A decoded Avro value: a record's (or map's) fields at top level, anything else under `value`. */
+function avroBody(value: Buffer | null, avro: AvroDecoder): Outcome<Document> {
+  if (value === null) return { kind: "write", item: { value: null } };
+  try {
+    const decoded = avro.decode(value);
+    const body = isFieldsObject(decoded.value) ? keepOwnFields(decoded.value) : { value: decoded.value };
+    body._kafka_value_schema_id = decoded.schemaId;
+    return { kind: "write", item: body };
+  } catch (error) {
+    return { kind: "dead", reason: (error as Error).message, stage: "parse" };
+  }
+}
+
+/** An Avro record or map; not the Buffer, Date or Decimal128 of a single-value schema. */
+function isFieldsObject(value: unknown): value is Record<string, unknown> {
+  return isPlainObject(value) && !Buffer.isBuffer(value) && !(value instanceof Date) && !("_bsontype" in value);
+}
+
+function textBody(value: Buffer | null, valueFormat: ValueFormat): Outcome<Document> {
   let text: string | null;
   try {
-    text = record.value === null ? null : utf8.decode(record.value);
+    text = value === null ? null : utf8.decode(value);
   } catch {
     return { kind: "dead", reason: "invalid UTF-8 in the message value", stage: "parse" };
   }
-  const key = record.key === null ? null : textOrBinary(record.key);
-
   let body: Document;
   if (text === null) body = { value: null };
   else if (valueFormat === "text") body = { value: text };
@@ -91,7 +145,10 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
     }
     body = isPlainObject(parsed) ? keepOwnFields(parsed) : { value: parsed };
   }
+  return { kind: "write", item: body };
+}
 
+function toDocument(record: SourceRecord, body: Document, key: unknown, idStrategy: IdStrategy, processedAt: Date): Outcome<Document> {
   const id = documentId(record, key, idStrategy);
   if (id === undefined) return { kind: "dead", reason: "message has no key, needed by --id-strategy key", stage: "parse" };
 
@@ -116,7 +173,7 @@ function toDocument(record: SourceRecord, idStrategy: IdStrategy, valueFormat: V
   return { kind: "write", item: document };
 }
 
-function documentId(record: SourceRecord, key: string | Binary | null, strategy: IdStrategy): unknown {
+function documentId(record: SourceRecord, key: unknown, strategy: IdStrategy): unknown {
   switch (strategy) {
     case "offset":
       return `${record.topic}:${record.partition}:${record.offset}`;
