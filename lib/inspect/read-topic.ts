@@ -34,8 +34,8 @@ export interface ReadTopicResult {
 }
 
 export interface ReadTopicOptions {
-  /** Awaited, so a consumer may load what it needs (Avro schemas) before counting. */
-  onMessages: (partition: number, messages: KafkaMessage[]) => void | Promise<void>;
+  /** Awaited when it returns a promise, so a consumer may load what it needs (Avro schemas) first. */
+  onMessages: (partition: number, messages: KafkaMessage[]) => unknown;
   idleTimeoutMs: number;
   log: Logger;
   signal?: AbortSignal;
