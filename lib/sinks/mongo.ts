@@ -17,24 +17,11 @@
  * const sink = mongoSink(client.db("toolkit").collection("raw"));
  * const { written, duplicates, rejected } = await sink.write(documents);
  */
-import {
-  BSON,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-  ObjectId,
-  type Collection,
-  type Document,
-  type MongoError,
-} from "mongodb";
+import { BSON, MongoServerError, ObjectId, type Collection, type Document } from "mongodb";
+import { fatalMongoError, isFatalMongoError, isTransientMongoError } from "../mongo/errors.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 
 const DUPLICATE_KEY = 11000;
-// Errors about who is asking, not about a document: splitting the batch to
-// find a culprit would wrongly dead-letter every document.
-const NOT_ABOUT_A_DOCUMENT = new Set([11, 13, 18, 8000]);
 
 export function mongoSink(collection: Collection<Document>): Sink<Document> {
   return {
@@ -45,7 +32,7 @@ export function mongoSink(collection: Collection<Document>): Sink<Document> {
 }
 
 /** What the server answers to an insert command. */
-interface InsertReply {
+export interface InsertReply {
   n?: number;
   writeErrors?: { index: number; code: number; errmsg: string }[];
   writeConcernError?: { code: number; errmsg: string };
@@ -59,25 +46,88 @@ async function insertBatch(collection: Collection<Document>, documents: Document
   try {
     reply = await collection.db.command({ insert: collection.collectionName, documents, ordered: false });
   } catch (error) {
-    if (isTransient(error)) throw new TransientSinkError(String((error as Error).message), { cause: error });
+    if (isTransientMongoError(error)) throw new TransientSinkError(String((error as Error).message), { cause: error });
     if (isTooLargeToSend(error) && documents.length > 1) return inHalves(collection, documents);
-    if (error instanceof MongoServerError && !NOT_ABOUT_A_DOCUMENT.has(Number(error.code))) {
-      return findRefusedDocuments(collection, documents, error);
-    }
+    // About the request, not a document: splitting the batch would dead-letter every document.
+    if (isFatalMongoError(error)) throw fatalMongoError(error, `${collection.dbName}.${collection.collectionName}`);
+    if (error instanceof MongoServerError) return findRefusedDocuments(collection, documents, error);
     throw error;
   }
-  if (reply.writeConcernError) {
-    throw new TransientSinkError(`write concern not satisfied: ${reply.writeConcernError.errmsg}`);
-  }
-  return insertResult(reply, documents.length);
+  const writeErrors = reply.writeErrors ?? [];
+  if (!writeErrors.some((e) => e.code === DUPLICATE_KEY)) return insertResult(reply, documents.length, new Set(), "");
+  const redelivered = await redeliveredIds(collection, documents, writeErrors);
+  const clashes = writeErrors.some((e) => e.code === DUPLICATE_KEY && !redelivered.has(e.index));
+  return insertResult(reply, documents.length, redelivered, clashes ? await uniqueIndexNames(collection) : "");
 }
 
-function insertResult(reply: InsertReply, sent: number): SinkResult {
+type WriteError = NonNullable<InsertReply["writeErrors"]>[number] & { keyPattern?: Document };
+
+/**
+ * Of the duplicate-key errors, the documents whose _id is already stored:
+ * redeliveries. Any other E11000 is a clash on another unique index, and that
+ * message must go to the dead-letter topic, not be counted as written.
+ */
+async function redeliveredIds(collection: Collection<Document>, documents: Document[], writeErrors: WriteError[]): Promise<Set<number>> {
+  const redelivered = new Set<number>();
+  const unsure: number[] = [];
+  for (const writeError of writeErrors) {
+    if (writeError.code !== DUPLICATE_KEY) continue;
+    const index = duplicateIndexName(writeError);
+    if (index === "_id_") redelivered.add(writeError.index);
+    else if (index === undefined) unsure.push(writeError.index);
+  }
+  // FerretDB does not name the index: ask whether the _id is there.
+  if (unsure.length) {
+    const ids = unsure.map((i) => documents[i]!._id);
+    const stored = await collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray();
+    const storedIds = new Set(stored.map((d) => idKey(d._id)));
+    for (const i of unsure) if (storedIds.has(idKey(documents[i]!._id))) redelivered.add(i);
+  }
+  return redelivered;
+}
+
+/** An _id as comparable text, whatever its BSON type. */
+function idKey(id: unknown): string {
+  return Buffer.from(BSON.serialize({ id })).toString("hex");
+}
+
+/** Names of the collection's unique indexes other than _id, for a dead letter's reason. */
+async function uniqueIndexNames(collection: Collection<Document>): Promise<string> {
+  const indexes = await collection.indexes().catch(() => []);
+  const names = indexes.filter((i) => i.unique && i.name !== "_id_").map((i) => `'${i.name}'`);
+  return names.length ? names.join(" or ") : "other than _id";
+}
+
+/** The index named by a duplicate-key error (MongoDB says it; FerretDB does not). */
+function duplicateIndexName(writeError: WriteError): string | undefined {
+  if (writeError.keyPattern) {
+    const fields = Object.keys(writeError.keyPattern);
+    if (fields.length === 1 && fields[0] === "_id") return "_id_";
+  }
+  return /index: (\S+) dup key/.exec(writeError.errmsg)?.[1];
+}
+
+/**
+ * The outcome of an insert command from the server's reply. An unmet write
+ * concern is in the reply, not an exception: the documents may not be
+ * durable, so the batch is retried (they come back as duplicates) and its
+ * offsets are not committed meanwhile.
+ */
+export function insertResult(reply: InsertReply, sent: number, redelivered = new Set<number>(), uniqueIndexes = "other than _id"): SinkResult {
+  if (reply.writeConcernError) {
+    throw new TransientSinkError(`write concern not satisfied (error ${reply.writeConcernError.code}): ${reply.writeConcernError.errmsg}`);
+  }
   let duplicates = 0;
   const rejected: SinkResult["rejected"] = [];
   for (const writeError of reply.writeErrors ?? []) {
-    if (writeError.code === DUPLICATE_KEY) duplicates++;
-    else rejected.push({ index: writeError.index, reason: `mongodb error ${writeError.code}: ${writeError.errmsg}` });
+    if (redelivered.has(writeError.index)) duplicates++;
+    else if (writeError.code === DUPLICATE_KEY) {
+      const index = duplicateIndexName(writeError as WriteError);
+      rejected.push({
+        index: writeError.index,
+        reason: `duplicate key on unique index ${index ? `'${index}'` : uniqueIndexes}: ${writeError.errmsg}`,
+      });
+    } else rejected.push({ index: writeError.index, reason: `mongodb error ${writeError.code}: ${writeError.errmsg}` });
   }
   const written = reply.n ?? 0;
   if (written + duplicates + rejected.length !== sent) {
@@ -113,20 +163,4 @@ async function inHalves(collection: Collection<Document>, documents: Document[])
     duplicates: first.duplicates + second.duplicates,
     rejected: [...first.rejected, ...second.rejected.map((r) => ({ ...r, index: r.index + middle }))],
   };
-}
-
-function isTransient(error: unknown): boolean {
-  if (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoNotConnectedError ||
-    error instanceof MongoTopologyClosedError
-  ) {
-    return true;
-  }
-  const mongoError = error as MongoError;
-  return (
-    typeof mongoError?.hasErrorLabel === "function" &&
-    ["RetryableWriteError", "RetryableError", "ResetPool", "SystemOverloadedError"].some((l) => mongoError.hasErrorLabel(l))
-  );
 }

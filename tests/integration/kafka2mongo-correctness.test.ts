@@ -77,3 +77,37 @@ describe("messages that used to crash-loop a run (4f) and dead letters' timestam
     }
   }, 120_000);
 });
+
+describe("what MongoDB refuses", () => {
+  test("4b: a clash on a unique index other than _id is dead-lettered naming the index, not counted as a duplicate", async () => {
+    const topic = await newTopic("unique");
+    await withMongo((c) => c.db(DB).collection("unique_email").createIndex({ email: 1 }, { unique: true }));
+    await produce(topic, [
+      { key: "1", value: '{"email":"a@x"}' },
+      { key: "2", value: '{"email":"a@x"}' },
+      { key: "3", value: '{"email":"b@x"}' },
+    ]);
+    const run = await kafka2mongo(topic, "unique_email");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ consumed: 3, inserted: 2, duplicates: 0, dead_lettered: 1 });
+    const letters = await readAll(`${topic}.dlq`);
+    expect(letters.map((m) => m.key!.toString())).toEqual(["2"]);
+    expect(headerText(letters[0]!.headers, DLQ_HEADERS.reason)).toContain("unique index 'email_1'");
+
+    // A real redelivery of the same offsets is still a duplicate.
+    const again = await kafka2mongo(topic, "unique_email", ["--group", uniqueName("again")]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ consumed: 3, inserted: 0, duplicates: 2, dead_lettered: 1 });
+  }, 120_000);
+
+  test("4e: a command-level refusal (invalid collection name) exits 1 with one clear line and commits nothing", async () => {
+    const topic = await newTopic("fatal");
+    await produce(topic, [{ key: "1", value: '{"a":1}' }, { key: "2", value: '{"a":2}' }]);
+    const group = uniqueName("fatal");
+    const run = await kafka2mongo(topic, "bad$name", ["--group", group]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("InvalidNamespace");
+    const committed = await withAdmin(undefined, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+    expect(committed[0]!.partitions.map((p) => p.offset)).toEqual(["-1"]);
+    expect(await withAdmin(undefined, async (admin) => (await admin.listTopics()).includes(`${topic}.dlq`) ? (await admin.fetchTopicOffsets(`${topic}.dlq`))[0]!.high : "0")).toBe("0");
+  }, 120_000);
+});
