@@ -9,6 +9,7 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { UsageError } from "../lib/errors.ts";
+import { parseIndexFields } from "../lib/mongo/indexes.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
 
@@ -46,9 +47,17 @@ const spec = defineTool({
     "value-format": { type: "string", value: "F", description: "json, text (store values as strings), or avro", defaultText: "json" },
     "key-format": { type: "string", value: "F", description: "text (UTF-8), or avro", defaultText: "text" },
     ...AVRO_OPTIONS,
+    "write-mode": {
+      type: "string",
+      value: "M",
+      description: "insert (a redelivered _id is a duplicate), or upsert (replace the document with that _id; with --id-strategy key the latest message for a key wins and a tombstone deletes it)",
+      defaultText: "insert",
+    },
+    index: { type: "string", value: "F[,F...]", description: "Create an ascending index on each field at start (idempotent)" },
   },
   examples: [
     "bun tools/kafka2mongo.ts --topic logins --until-caught-up",
+    "bun tools/kafka2mongo.ts --topic users --id-strategy key --write-mode upsert --index email",
     "bun tools/kafka2mongo.ts --topic logins --group replay --from-beginning --collection logins_replay",
     "bun tools/kafka2mongo.ts --config prod.ini --kafka local_kafka --topic orders --on-error stop --max-messages 1000",
     "bun tools/kafka2mongo.ts --topic logins --metrics :9464   # Prometheus scrapes http://host:9464/metrics",
@@ -66,6 +75,11 @@ await runTool(spec, async (flags, ctx) => {
   const usesAvro = valueFormat === "avro" || keyFormat === "avro";
   if (!usesAvro && flags.has("avro-schema")) throw new UsageError("--avro-schema needs --value-format avro or --key-format avro");
   const avro = usesAvro ? await avroDecoderFromFlags(flags, ctx.config, ctx.signal) : undefined;
+  const writeMode = flags.choice("write-mode", ["insert", "upsert"] as const, "insert");
+  const indexes = parseIndexFields(flags.string("index") ?? "");
+  if (flags.has("index") && indexes.length === 0) throw new UsageError("--index needs at least one field name");
+  const badField = indexes.find((f) => f.startsWith("$"));
+  if (badField) throw new UsageError(`--index: '${badField}' is not a field name`);
   const kafka = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
   const mongo = mongoSection(ctx.config(), flags.string("mongo", "mongodb"));
 
@@ -100,6 +114,8 @@ await runTool(spec, async (flags, ctx) => {
     database,
     collection,
     dlqTopic,
+    writeMode,
+    indexes,
     onError,
     idStrategy,
     valueFormat,

@@ -18,6 +18,9 @@ import { createMongoClient, describeMongo } from "../mongo/client.ts";
 import type { AvroDecoder } from "../avro/decoder.ts";
 import { kafkaDocumentPrepare, kafkaDocumentProcessor, type IdStrategy, type KeyFormat, type ValueFormat } from "../processors/kafka-document.ts";
 import { mongoSink } from "../sinks/mongo.ts";
+import { mongoUpsertSink } from "../sinks/mongo-upsert.ts";
+import { ensureIndexes } from "../mongo/indexes.ts";
+import { mongoWriteProcessor } from "../processors/mongo-write.ts";
 
 export interface KafkaToMongoOptions extends RunSettings {
   kafka: KafkaSection;
@@ -33,6 +36,10 @@ export interface KafkaToMongoOptions extends RunSettings {
   /** Required when a format is "avro". */
   avro?: AvroDecoder;
   fromBeginning: boolean;
+  /** insert: a message is a new document (a redelivered _id is a duplicate); upsert: it replaces the document with its _id. */
+  writeMode: "insert" | "upsert";
+  /** Fields to index (ascending), created at start if missing. */
+  indexes: string[];
 }
 
 export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<PipelineSummary> {
@@ -54,6 +61,14 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       resetToEarliest: options.fromBeginning,
       log,
     });
+    const collection = mongoClient.db(options.database).collection(options.collection);
+    if (options.indexes.length) {
+      try {
+        log.info("indexes ready", { indexes: await ensureIndexes(collection, options.indexes) });
+      } catch (error) {
+        throw new Error(`cannot create indexes ${options.indexes.join(",")} on ${options.database}.${options.collection}: ${(error as Error).message}`);
+      }
+    }
     if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
     const documents = {
       idStrategy: options.idStrategy,
@@ -61,11 +76,23 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       keyFormat: options.keyFormat,
       avro: options.avro,
     };
+    if (options.writeMode === "upsert") {
+      return await runPipeline({
+        source,
+        processor: mongoWriteProcessor(documents),
+        prepare: kafkaDocumentPrepare(documents),
+        sink: mongoUpsertSink(collection),
+        deadLetters,
+        ...runSettings(options),
+        // One write at a time: a later message for a key must never land before an earlier one.
+        sinkConcurrency: 1,
+      });
+    }
     return await runPipeline({
       source,
       processor: kafkaDocumentProcessor(documents),
       prepare: kafkaDocumentPrepare(documents),
-      sink: mongoSink(mongoClient.db(options.database).collection(options.collection)),
+      sink: mongoSink(collection),
       deadLetters,
       ...runSettings(options),
     });

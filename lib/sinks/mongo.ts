@@ -87,7 +87,7 @@ async function redeliveredIds(collection: Collection<Document>, documents: Docum
 }
 
 /** An _id as comparable text, whatever its BSON type. */
-function idKey(id: unknown): string {
+export function idKey(id: unknown): string {
   return Buffer.from(BSON.serialize({ id })).toString("hex");
 }
 

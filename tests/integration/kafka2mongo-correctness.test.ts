@@ -111,3 +111,36 @@ describe("what MongoDB refuses", () => {
     expect(await withAdmin(undefined, async (admin) => (await admin.listTopics()).includes(`${topic}.dlq`) ? (await admin.fetchTopicOffsets(`${topic}.dlq`))[0]!.high : "0")).toBe("0");
   }, 120_000);
 });
+
+describe("keys as identities and indexes (items 5 and 8)", () => {
+  test("--write-mode upsert with --id-strategy key: the latest message for a key wins, a tombstone deletes", async () => {
+    const topic = await newTopic("upsert");
+    await produce(topic, [
+      { key: "k1", value: '{"v":1}' },
+      { key: "k2", value: '{"v":1}' },
+      { key: "k1", value: '{"v":2}' },
+      { key: "k3", value: '{"v":1}' },
+      { key: "k2", value: null },
+      { key: "k1", value: '{"v":3}' },
+      { key: "k4", value: '{"v":1}' },
+      { key: "k4", value: null },
+      { key: "k4", value: '{"v":2}' },
+    ]);
+    // Chunks of 2 put versions of a key in different writes as well as the same one.
+    const args = ["--id-strategy", "key", "--write-mode", "upsert", "--batch-size", "2", "--index", "v,_kafka_offset"];
+    const run = await kafka2mongo(topic, "upserted", args);
+    expect(run.stderr.split("\n").filter((l) => l.includes('"level":"error"'))).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ consumed: 9, committed: 9, dead_lettered: 0 });
+    const state = async () => (await documents("upserted")).map((d) => [d._id, d.v]).sort();
+    expect(await state()).toEqual([["k1", 3], ["k3", 1], ["k4", 2]]);
+
+    // A rerun from the start replays to the same state; the indexes are asked for again, harmlessly.
+    const again = await kafka2mongo(topic, "upserted", args);
+    expect(again.stderr.split("\n").filter((l) => l.includes('"level":"error"'))).toEqual([]);
+    expect(again.code).toBe(0);
+    expect(await state()).toEqual([["k1", 3], ["k3", 1], ["k4", 2]]);
+    const indexes = await withMongo((c) => c.db(DB).collection("upserted").indexes());
+    expect(indexes.map((i) => i.name).sort()).toEqual(["_id_", "_kafka_offset_1", "v_1"]);
+  }, 120_000);
+});
