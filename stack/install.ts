@@ -14,6 +14,7 @@ import { dirname, join, relative } from "node:path";
 import { FERRETDB_BIN, KAFKA_LIBS, REGISTRY_APP, ROOT } from "./config.ts";
 import { ALERTMANAGER_BIN, PROMETHEUS_BIN, PROMTOOL_BIN } from "./prometheus.ts";
 import { postgresBinDir } from "./postgres.ts";
+import { aptListsFetched, aptStatus, goModuleDownloads, goPackagesBuilt, mavenDownloads, runWithProgress } from "./progress.ts";
 
 const POM = join(ROOT, "stack", "pom.xml");
 const FERRETDB_SRC = join(ROOT, "stack", "ferretdb");
@@ -35,33 +36,55 @@ function isCurrent(target: string, sources: string[]): boolean {
   return existsSync(target) && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === digest(sources);
 }
 
-/** Runs a build step; its output is shown only if it fails (mvn -q still prints stray ANSI codes). */
-async function run(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
-  const proc = Bun.spawn(argv, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) {
-    process.stderr.write(out + err);
-    throw new Error(`install: \`${argv.join(" ")}\` exited with code ${code}`);
-  }
-}
-
 async function installKafka(): Promise<void> {
   const tmp = `${KAFKA_LIBS}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  console.log(`install: fetching Kafka jars (stack/pom.xml) into ${relative(ROOT, KAFKA_LIBS)} with Maven`);
-  await run(["mvn", "-q", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${tmp}`], ROOT);
+  await runWithProgress({
+    label: `Kafka jars (Maven, stack/pom.xml) into ${relative(ROOT, KAFKA_LIBS)}`,
+    // -B without -q: one "Downloaded from" line per file, which the tracker counts.
+    argv: ["mvn", "-B", "-f", POM, "dependency:copy-dependencies", `-DoutputDirectory=${tmp}`],
+    cwd: ROOT,
+    tracker: mavenDownloads(),
+  });
   rmSync(KAFKA_LIBS, { recursive: true, force: true });
   renameSync(tmp, KAFKA_LIBS);
   writeFileSync(stampOf(KAFKA_LIBS), `${digest([POM])}\n`);
 }
 
+/** Module archives go.sum pins: what a cold module cache has to fetch, at most. */
+function pinnedModules(): number {
+  const lines = readFileSync(join(FERRETDB_SRC, "go.sum"), "utf8").split("\n");
+  return lines.filter((l) => l.trim() && !l.includes("/go.mod ")).length;
+}
+
+/** Packages the build compiles on a cold build cache. */
+async function packagesToBuild(env: Record<string, string>): Promise<number> {
+  const proc = Bun.spawn(["go", "list", "-deps", "."], { cwd: FERRETDB_SRC, stdout: "pipe", stderr: "ignore", env: { ...process.env, ...env } });
+  const text = await new Response(proc.stdout).text();
+  await proc.exited;
+  return text.split("\n").filter(Boolean).length;
+}
+
 async function installFerretdb(): Promise<void> {
   const tmp = `${FERRETDB_BIN}.tmp`;
   mkdirSync(dirname(FERRETDB_BIN), { recursive: true });
-  console.log(`install: building FerretDB (stack/ferretdb) into ${relative(ROOT, FERRETDB_BIN)} with Go`);
   // go.mod/go.sum pin every module, so no version list is needed from the proxy;
   // -buildvcs=false because the wrapper module's VCS state is irrelevant.
-  await run(["go", "build", "-o", tmp, "."], FERRETDB_SRC, { GOFLAGS: `${process.env.GOFLAGS ?? ""} -buildvcs=false`.trim() });
+  const env = { GOFLAGS: `${process.env.GOFLAGS ?? ""} -buildvcs=false`.trim() };
+  await runWithProgress({
+    label: "FerretDB modules (Go proxy, stack/ferretdb/go.sum)",
+    argv: ["go", "mod", "download", "-x"],
+    cwd: FERRETDB_SRC,
+    env,
+    tracker: goModuleDownloads(pinnedModules()),
+  });
+  await runWithProgress({
+    label: `FerretDB build (Go) into ${relative(ROOT, FERRETDB_BIN)}`,
+    argv: ["go", "build", "-v", "-o", tmp, "."],
+    cwd: FERRETDB_SRC,
+    env,
+    tracker: goPackagesBuilt(await packagesToBuild(env)),
+  });
   renameSync(tmp, FERRETDB_BIN);
   writeFileSync(stampOf(FERRETDB_BIN), `${digest(FERRETDB_INPUTS)}\n`);
 }
@@ -88,27 +111,30 @@ async function installDebianPackages(packages: string[]): Promise<void> {
     throw new Error(`install: ${packages.join(", ")} missing and no apt-get here; install them by hand (Prometheus and Alertmanager on PATH)`);
   }
   const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-  console.log(`install: Debian packages ${packages.join(", ")} with apt-get`);
   const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const apt = [...sudo, "apt-get", "install", "-y", "--no-install-recommends", ...packages];
+  // Status-Fd: apt's own percentages, which the tracker shows.
+  const apt = [...sudo, "apt-get", "install", "-y", "--no-install-recommends", "-o", "APT::Status-Fd=1", ...packages];
+  const label = `Debian packages ${packages.join(", ")} (apt-get)`;
   try {
-    await run(apt, ROOT, env);
+    await runWithProgress({ label, argv: apt, cwd: ROOT, env, tracker: aptStatus() });
   } catch {
     // A fresh machine's package lists may be empty or stale.
-    await run([...sudo, "apt-get", "update"], ROOT, env);
-    await run(apt, ROOT, env);
+    const update = [...sudo, "apt-get", "update"];
+    await runWithProgress({ label: "Debian package lists (apt-get update)", argv: update, cwd: ROOT, env, tracker: aptListsFetched() });
+    await runWithProgress({ label, argv: apt, cwd: ROOT, env, tracker: aptStatus() });
   }
 }
 
 async function installRegistry(): Promise<void> {
   const tmp = `${REGISTRY_APP}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  console.log(`install: building Apicurio Registry (stack/registry) into ${relative(ROOT, REGISTRY_APP)} with Maven`);
   // -DskipDefault: the Apicurio parent's default profile adds repositories these machines cannot reach.
-  await run(
-    ["mvn", "-q", "-B", "-f", REGISTRY_INPUTS[0]!, "-DskipDefault", "-DskipTests", `-Dregistry.build.dir=${tmp}`, "package"],
-    ROOT,
-  );
+  await runWithProgress({
+    label: `Apicurio Registry (Maven, stack/registry) into ${relative(ROOT, REGISTRY_APP)}`,
+    argv: ["mvn", "-B", "-f", REGISTRY_INPUTS[0]!, "-DskipDefault", "-DskipTests", `-Dregistry.build.dir=${tmp}`, "package"],
+    cwd: ROOT,
+    tracker: mavenDownloads(),
+  });
   rmSync(REGISTRY_APP, { recursive: true, force: true });
   renameSync(tmp, REGISTRY_APP);
   writeFileSync(stampOf(REGISTRY_APP), `${digest(REGISTRY_INPUTS)}\n`);

@@ -48,6 +48,9 @@ import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, read
 
 ignoreKafkajsNegativeTimeouts();
 
+/** How often `up` says which server it is still waiting for. */
+const WAIT_NOTICE_MS = 5_000;
+
 const USAGE = "usage: bun stack/stack.ts install | up | down [--clean] | status";
 
 function servers(): Server[] {
@@ -90,9 +93,16 @@ function livePid(s: Server): number | undefined {
 
 /** Polls the probe until it succeeds; `started` is true when this run started pid itself. */
 async function waitUntilAnswering(s: Server, pid: number, started: boolean): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+  const waitStarted = Date.now();
+  const deadline = waitStarted + START_TIMEOUT_MS;
+  let nextNotice = waitStarted + WAIT_NOTICE_MS;
   while (Date.now() < deadline) {
     if (await answers(s)) return;
+    if (Date.now() >= nextNotice) {
+      const waited = Math.round((Date.now() - waitStarted) / 1000);
+      console.log(`stack: waiting for ${s.name} (pid ${pid}) to answer on port ${s.ports[0]}: ${waited} s of at most ${START_TIMEOUT_MS / 1000} s`);
+      nextNotice += WAIT_NOTICE_MS;
+    }
     // A crash (bad config, port taken) should fail now, not after the timeout.
     if (started ? !isRunning(pid) : !isAlive(pid, s.marker)) {
       removePid(s.pidFile);
@@ -130,6 +140,7 @@ async function ensureRunning(s: Server): Promise<number | undefined> {
     if (await portInUse(port)) throw new ServerError(s, `cannot start: port ${port} is taken${portHolderHint()}`, false);
   }
   await s.prepare();
+  console.log(`stack: starting ${s.name} on port ${s.ports[0]}`);
   const newPid = startDetached(s.command(), { cwd: s.dir, logFile: s.logFile });
   writePid(s.pidFile, newPid);
   await waitUntilAnswering(s, newPid, true);
