@@ -140,13 +140,17 @@ export function goModuleDownloads(expected: number): ProgressTracker {
       last = `${modulePath(match[1]!)}@${match[2]}`;
       return true;
     },
-    status: () => (fetched === 0 ? `0 of ${expected} modules fetched (all in the module cache?)` : `${Math.min(fetched, expected)} of ${expected} modules fetched, last ${last}`),
+    status: () =>
+      fetched === 0
+        ? "no module fetched (all in the module cache?)"
+        : `${fetched} of at most ${expected} modules fetched, last ${last}`,
   };
 }
 
 /** The module path in a proxy URL; proxies escape capitals as "!x" (github.com/!ferret!d!b). */
 function modulePath(url: string): string {
-  return url.replace(/^[a-z]+:\/\/[^/]+\//, "").replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
+  const path = decodeURIComponent(url.replace(/^[a-z]+:\/\/[^/]+\//, ""));
+  return path.replace(/!([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** `go build -v`: counts packages compiled, out of `expected` (from `go list -deps`). */
@@ -161,7 +165,8 @@ export function goPackagesBuilt(expected: number): ProgressTracker {
       last = text;
       return true;
     },
-    status: () => `${Math.min(built, expected)} of ${expected} packages compiled (the rest cached)${last ? `, last ${last}` : ""}`,
+    // Packages already in the build cache are not compiled again, so a warm build ends early.
+    status: () => `${built} of at most ${expected} packages compiled${last ? `, last ${last}` : ""}`,
   };
 }
 
