@@ -6,24 +6,31 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { runTool } from "../lib/cli/run.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { checkMongoHealth, formatMongoHealth } from "../lib/inspect/mongo-health.ts";
+import { formatInventory, takeInventory } from "../lib/inspect/mongo-inventory.ts";
 import { sleep } from "../lib/backoff.ts";
 import { UsageError } from "../lib/errors.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 
 const spec = defineTool({
   name: "mongo-health",
-  summary: "Check a MongoDB server: ping latency, version, replica set, collections.",
+  summary: "Check a MongoDB server: ping latency, version, replica set; list a database's collections.",
   description: [
-    "Prints the ping latency, the server version (buildInfo), the replica-set state (standalone on",
-    "FerretDB or a single server) and the collections of the database with counts and indexes.",
-    "Exits 0 when healthy, 1 when unreachable or unhealthy within --timeout. With --watch the",
-    "check repeats until Ctrl-C and the exit code is that of the last check; with --json each",
-    "check is one JSON document on its own line.",
+    "Health: reachable, ping latency, server version (buildInfo), replica-set state and members",
+    "(standalone on FerretDB or a single server), and whether a majority write can be acknowledged.",
+    "Only health decides the verdict: exit 0 when healthy, 1 when unreachable or unhealthy within",
+    "--timeout. Then the inventory of --db: collections with counts, sizes and indexes, largest",
+    "measured first, bounded by --max-collections and its own --inventory-timeout; what was not",
+    "measured in time is said so, and never makes a healthy server unhealthy. With --watch the check",
+    "repeats until Ctrl-C and the exit code is that of the last check; with --json each check is",
+    "one JSON document on its own line.",
   ],
   options: {
     mongo: { type: "string", value: "SECTION", description: "MongoDB section of the config", defaultText: "mongodb" },
     db: { type: "string", value: "D", description: "Database whose collections to list", defaultText: "[section] default_database" },
-    timeout: { type: "string", value: "SECONDS", description: "Longest a check may take", defaultText: "5" },
+    timeout: { type: "string", value: "SECONDS", description: "Longest the health check may take", defaultText: "5" },
+    "inventory-timeout": { type: "string", value: "SECONDS", description: "Longest the inventory may take", defaultText: "5" },
+    "max-collections": { type: "string", value: "N", description: "List at most N collections; 0 for no inventory", defaultText: "50" },
+    collections: { type: "string", value: "NAME,...", description: "List only these collections" },
     watch: { type: "string", value: "SECONDS", description: "Repeat the check every SECONDS until Ctrl-C" },
     json: { type: "boolean", description: "Print the result as JSON on stdout" },
     serve: {
@@ -36,13 +43,17 @@ const spec = defineTool({
   examples: [
     "bun tools/mongo-health.ts --config config/local-stack.ini",
     "bun tools/mongo-health.ts --mongo archive_mongo --db events --json",
-    "bun tools/mongo-health.ts --watch 10 --timeout 2",
+    "bun tools/mongo-health.ts --db events --collections logins,orders --inventory-timeout 30",
+    "bun tools/mongo-health.ts --watch 10 --timeout 2 --max-collections 0   # probe: health only",
     "bun tools/mongo-health.ts --db toolkit --serve :9216 --interval 30   # Prometheus exporter",
   ],
 });
 
 await runTool(spec, async (flags, ctx) => {
   const timeoutMs = flags.number("timeout", 5, { min: 0.1 }) * 1000;
+  const inventoryBudgetMs = flags.number("inventory-timeout", 5, { min: 0.1 }) * 1000;
+  const maxCollections = flags.int("max-collections", 50, { min: 0 });
+  const names = flags.list("collections").flatMap((v) => v.split(",")).map((n) => n.trim()).filter(Boolean);
   const watchMs = flags.has("watch") ? flags.number("watch", 0, { min: 0.1 }) * 1000 : undefined;
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { createMongoClient, describeMongo } = await import("../lib/mongo/client.ts");
@@ -74,10 +85,17 @@ await runTool(spec, async (flags, ctx) => {
   let healthy = false;
   try {
     do {
-      const health = await checkMongoHealth(client, { database, timeoutMs });
+      const health = await checkMongoHealth(client, { timeoutMs });
       healthy = health.healthy;
-      process.stdout.write((flags.bool("json") ? JSON.stringify({ target, ...health }) : formatMongoHealth(health, target)) + "\n");
-      const fields = { target, ping_ms: health.ping_ms, problems: health.problems };
+      const wantInventory = health.reachable && database !== undefined && (maxCollections > 0 || names.length > 0);
+      const inventory = wantInventory
+        ? await takeInventory(client.db(database), { limit: maxCollections, names, budgetMs: inventoryBudgetMs })
+        : undefined;
+      const report = flags.bool("json")
+        ? JSON.stringify({ target, ...health, ...(inventory ? { inventory } : {}) })
+        : [formatMongoHealth(health, target), ...(inventory ? formatInventory(inventory) : [])].join("\n");
+      process.stdout.write(report + "\n");
+      const fields = { target, ping_ms: health.ping_ms, problems: health.problems, inventory_complete: inventory?.complete };
       if (healthy) ctx.log.info("healthy", fields);
       else ctx.log.error("unhealthy", fields);
       if (watchMs !== undefined) await sleep(watchMs, ctx.signal);

@@ -1,15 +1,18 @@
 /**
- * One health check of a MongoDB (or FerretDB) server: ping latency, server
- * version, replica-set state, and the collections of a database with their
- * counts and indexes. Bounded by a deadline, so an unreachable or stalled
- * server yields an unhealthy result instead of a hang.
+ * One health check of a MongoDB (or FerretDB) server: reachable, ping
+ * latency, server version, replica-set state and members, and whether a
+ * majority write concern can be satisfied. Only these decide `healthy`; what
+ * a database holds is the inventory's business (mongo-inventory.ts), which
+ * may be slow on a healthy server. Bounded by a deadline, so an unreachable
+ * or stalled server yields an unhealthy result instead of a hang.
  *
  * @example
- * const health = await checkMongoHealth(client, { database: "toolkit", timeoutMs: 5000 });
- * health.healthy;            // true
- * health.replica_set.mode;   // "standalone" on FerretDB
+ * const health = await checkMongoHealth(client, { timeoutMs: 5000 });
+ * health.healthy;                   // true
+ * health.replica_set.mode;          // "standalone" on FerretDB
+ * health.write_majority?.possible;  // true
  */
-import type { Collection, MongoClient } from "mongodb";
+import type { MongoClient } from "mongodb";
 import { errorMessage } from "../errors.ts";
 
 export type ReplicaSetState =
@@ -21,11 +24,13 @@ export type ReplicaSetState =
       members: Array<{ name: string; state: string; healthy: boolean }>;
     };
 
-export interface CollectionHealth {
-  name: string;
-  /** From collection statistics: fast, possibly slightly stale. */
-  count: number;
-  indexes: Array<{ name: string; key: Record<string, unknown>; unique?: boolean }>;
+/** Can a write with { w: "majority" } be acknowledged now? */
+export interface WriteMajority {
+  possible: boolean;
+  /** Members that can acknowledge (healthy, data-bearing, voting). */
+  healthy_voters: number;
+  /** How many a majority needs. */
+  needed: number;
 }
 
 export interface MongoHealth {
@@ -39,12 +44,10 @@ export interface MongoHealth {
   ping_ms?: number;
   version?: string;
   replica_set?: ReplicaSetState;
-  database?: string;
-  collections?: CollectionHealth[];
+  write_majority?: WriteMajority;
 }
 
 export interface MongoHealthOptions {
-  database?: string;
   timeoutMs: number;
   now?: () => Date;
 }
@@ -67,16 +70,15 @@ export async function checkMongoHealth(client: MongoClient, options: MongoHealth
     health.reachable = true;
     const buildInfo = await admin.command({ buildInfo: 1 });
     health.version = String(buildInfo.version ?? "unknown");
-    health.replica_set = await replicaSetState(client);
-    if (health.replica_set.mode === "replica-set") {
-      if (!health.replica_set.primary) health.problems.push(`replica set ${health.replica_set.name} has no primary`);
-      for (const m of health.replica_set.members.filter((member) => !member.healthy)) {
-        health.warnings.push(`member ${m.name} is ${m.state}`);
-      }
+    const { state, majority } = await replicaSetState(client);
+    health.replica_set = state;
+    health.write_majority = majority;
+    if (state.mode === "replica-set") {
+      if (!state.primary) health.problems.push(`replica set ${state.name} has no primary`);
+      for (const m of state.members.filter((member) => !member.healthy)) health.warnings.push(`member ${m.name} is ${m.state}`);
     }
-    if (options.database) {
-      health.database = options.database;
-      health.collections = await collectionHealth(client, options.database);
+    if (!majority.possible) {
+      health.problems.push(`write concern majority not possible: ${majority.healthy_voters} healthy data-bearing voting member(s), ${majority.needed} needed`);
     }
   };
 
@@ -95,52 +97,35 @@ export async function checkMongoHealth(client: MongoClient, options: MongoHealth
   return health;
 }
 
-async function replicaSetState(client: MongoClient): Promise<ReplicaSetState> {
+async function replicaSetState(client: MongoClient): Promise<{ state: ReplicaSetState; majority: WriteMajority }> {
   // hello answers on every server without extra privileges; only a
   // replica-set member names a set, and only then is replSetGetStatus useful.
   const hello = await client.db("admin").command({ hello: 1 });
-  if (typeof hello.setName !== "string") return { mode: "standalone" };
+  if (typeof hello.setName !== "string") {
+    // A standalone server acknowledges a majority write by itself.
+    return { state: { mode: "standalone" }, majority: { possible: true, healthy_voters: 1, needed: 1 } };
+  }
   const status = await client.db("admin").command({ replSetGetStatus: 1 });
-  const members = ((status.members ?? []) as Array<{ name: string; stateStr: string; health: number }>).map((m) => ({
-    name: m.name,
-    state: m.stateStr,
-    healthy: m.health === 1,
-  }));
-  return {
+  const reported = (status.members ?? []) as Array<{ name: string; stateStr: string; health: number }>;
+  const members = reported.map((m) => ({ name: m.name, state: m.stateStr, healthy: m.health === 1 }));
+  const state: ReplicaSetState = {
     mode: "replica-set",
     name: hello.setName,
     primary: members.find((m) => m.state === "PRIMARY")?.name ?? null,
     members,
   };
+  return { state, majority: writeMajority(members, status.majorityVoteCount) };
 }
 
-async function collectionHealth(client: MongoClient, database: string): Promise<CollectionHealth[]> {
-  const db = client.db(database);
-  const infos = await db.listCollections({}, { nameOnly: false }).toArray();
-  const names = infos.filter((info) => (info.type ?? "collection") === "collection").map((info) => info.name).sort();
-  return Promise.all(
-    names.map(async (name) => {
-      const collection = db.collection(name);
-      const [count, indexes] = await Promise.all([statsCount(collection), collection.indexes()]);
-      return {
-        name,
-        count,
-        indexes: indexes.map((index) => ({
-          name: String(index.name),
-          key: index.key as Record<string, unknown>,
-          ...(index.unique ? { unique: true } : {}),
-        })),
-      };
-    }),
-  );
-}
-
-// $collStats reads storage statistics; the count command behind
-// estimatedDocumentCount scans the whole collection on FerretDB (seconds for
-// a few hundred MB), which would blow the check's deadline.
-async function statsCount(collection: Collection): Promise<number> {
-  const [stats] = await collection.aggregate<{ count?: number }>([{ $collStats: { count: {} } }]).toArray();
-  return typeof stats?.count === "number" ? stats.count : collection.estimatedDocumentCount();
+/**
+ * Arbiters vote but hold no data, so they cannot acknowledge a write;
+ * majorityVoteCount (MongoDB 4.2+) accounts for non-voting members, else a
+ * majority of all members is assumed.
+ */
+export function writeMajority(members: Array<{ state: string; healthy: boolean }>, majorityVoteCount?: number): WriteMajority {
+  const needed = typeof majorityVoteCount === "number" ? majorityVoteCount : Math.floor(members.length / 2) + 1;
+  const healthyVoters = members.filter((m) => m.healthy && (m.state === "PRIMARY" || m.state === "SECONDARY")).length;
+  return { possible: healthyVoters >= needed, healthy_voters: healthyVoters, needed };
 }
 
 /** Human lines for one check, as mongo-health prints them. */
@@ -153,13 +138,8 @@ export function formatMongoHealth(health: MongoHealth, target: string): string {
     lines.push(`  replica set ${rs.name}: primary ${rs.primary ?? "none"}`);
     for (const m of rs.members) lines.push(`    ${m.name} ${m.state}${m.healthy ? "" : " (down)"}`);
   }
-  if (health.collections) {
-    lines.push(`  database ${health.database}: ${health.collections.length} collection(s)`);
-    for (const c of health.collections) {
-      const indexes = c.indexes.map((i) => `${i.name}${i.unique ? " (unique)" : ""}`).join(", ");
-      lines.push(`    ${c.name}: ${c.count} documents; indexes: ${indexes || "none"}`);
-    }
-  }
+  const majority = health.write_majority;
+  if (majority) lines.push(`  write concern majority: ${majority.possible ? "possible" : "NOT possible"} (${majority.healthy_voters} healthy voting member(s), ${majority.needed} needed)`);
   for (const p of health.problems) lines.push(`  problem: ${p}`);
   for (const w of health.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n");

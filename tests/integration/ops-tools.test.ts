@@ -197,30 +197,75 @@ describe("verify-topic --against-mongo", () => {
 
 describe("mongo-health", () => {
   test(
-    "a reachable server is healthy and lists the database's collections",
+    "a reachable server is healthy; --json carries the health and the inventory",
     async () => {
       const collectionName = uniqueName("health");
       await mongo.db(TEST_DB).collection(collectionName).insertMany([{ a: 1 }, { a: 2 }]);
-      const run = await tool("mongo-health", ["--db", TEST_DB, "--json"]);
+      const run = await tool("mongo-health", ["--db", TEST_DB, "--collections", collectionName, "--json"]);
       expect(run.code).toBe(0);
       const health = JSON.parse(run.stdout);
-      expect(health).toMatchObject({ healthy: true, reachable: true, replica_set: { mode: "standalone" } });
+      expect(health).toMatchObject({
+        healthy: true,
+        reachable: true,
+        replica_set: { mode: "standalone" },
+        write_majority: { possible: true },
+        inventory: { database: TEST_DB, notes: [] },
+      });
       expect(typeof health.ping_ms).toBe("number");
       expect(typeof health.version).toBe("string");
-      const listed = health.collections.find((c: { name: string }) => c.name === collectionName);
-      expect(listed).toMatchObject({ count: 2 });
+      expect(health.inventory.collections).toHaveLength(1);
+      const [listed] = health.inventory.collections;
+      expect(listed).toMatchObject({ name: collectionName, count: 2 });
       expect(listed.indexes.map((i: { name: string }) => i.name)).toContain("_id_");
     },
     TIMEOUT,
   );
 
   test(
-    "a dead port is unhealthy: exit 1 within the timeout, no hang",
+    "many collections: healthy, exit 0, with a partial inventory that says what was not measured in time",
     async () => {
-      const run = await tool("mongo-health", ["--timeout", "2", "--json"], { KT_MONGODB_PORT: "1" });
+      // Enough collections that measuring them all takes far longer than the
+      // inventory's budget of 0.1 s (about 6 s on the local stack).
+      const db = mongo.db(uniqueName("health_many"));
+      const docs = Array.from({ length: 20 }, (_, i) => ({ i }));
+      const names = Array.from({ length: 120 }, (_, i) => `c${String(i).padStart(3, "0")}`);
+      for (let i = 0; i < names.length; i += 20) {
+        await Promise.all(names.slice(i, i + 20).map((name) => db.collection(name).insertMany(docs.map((d) => ({ ...d })))));
+      }
+      try {
+        const args = ["--db", db.databaseName, "--inventory-timeout", "0.1", "--max-collections", "500"];
+        const run = await tool("mongo-health", [...args, "--json"]);
+        expect(run.code).toBe(0);
+        const health = JSON.parse(run.stdout);
+        expect(health).toMatchObject({ healthy: true, problems: [], inventory: { complete: false } });
+        expect(health.inventory.notes.join("\n")).toContain("not measured in time (0.1 s)");
+
+        const text = await tool("mongo-health", args);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toContain(": healthy");
+        expect(text.stdout).toContain("count: not measured in time");
+
+        const limited = await tool("mongo-health", ["--db", db.databaseName, "--max-collections", "3", "--inventory-timeout", "60", "--json"]);
+        const inventory = JSON.parse(limited.stdout).inventory;
+        expect(inventory.collections_total).toBe(120);
+        expect(inventory.collections.map((c: { name: string }) => c.name).sort()).toEqual(["c000", "c001", "c002"]);
+        expect(inventory.notes).toEqual(["showing 3 of 120 collections (raise --max-collections, or pick with --collections)"]);
+      } finally {
+        await db.dropDatabase();
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a dead port is unhealthy: exit 1 within the timeout, no hang, no inventory",
+    async () => {
+      const run = await tool("mongo-health", ["--timeout", "2", "--db", TEST_DB, "--json"], { KT_MONGODB_PORT: "1" });
       expect(run.timedOut).toBe(false);
       expect(run.code).toBe(1);
-      expect(JSON.parse(run.stdout)).toMatchObject({ healthy: false, reachable: false });
+      const health = JSON.parse(run.stdout);
+      expect(health).toMatchObject({ healthy: false, reachable: false });
+      expect(health.inventory).toBeUndefined();
     },
     TIMEOUT,
   );

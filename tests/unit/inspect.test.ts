@@ -6,6 +6,8 @@ import { OffsetCounts, reconcile } from "../../lib/inspect/reconcile.ts";
 import { MESSAGE_SCHEMAS, schemaReasons } from "../../lib/inspect/schemas.ts";
 import { createTopicStats } from "../../lib/inspect/topic-stats.ts";
 import { buildVerifyReport, formatVerifyReport } from "../../lib/inspect/verify-report.ts";
+import { writeMajority } from "../../lib/inspect/mongo-health.ts";
+import { formatInventory } from "../../lib/inspect/mongo-inventory.ts";
 
 const counts = (pairs: Array<[number, number]>) => {
   const c = new OffsetCounts();
@@ -218,5 +220,35 @@ describe("verify report", () => {
     expect(report.problems).toHaveLength(3);
     expect(report.problems[2]).toContain("0:1");
     expect(report.reconciliation).toMatchObject({ missing_count: 1, landed: 2 });
+  });
+});
+
+describe("mongo-health: write concern majority", () => {
+  test("a majority of data-bearing voting members must be healthy; arbiters do not count", () => {
+    const member = (state: string, healthy = true) => ({ state, healthy });
+    expect(writeMajority([member("PRIMARY"), member("SECONDARY"), member("SECONDARY", false)])).toEqual({ possible: true, healthy_voters: 2, needed: 2 });
+    expect(writeMajority([member("PRIMARY"), member("ARBITER"), member("SECONDARY", false)])).toEqual({ possible: false, healthy_voters: 1, needed: 2 });
+    expect(writeMajority([member("PRIMARY"), member("SECONDARY")], 2)).toMatchObject({ possible: true });
+  });
+});
+
+describe("mongo-inventory: text", () => {
+  test("what was not measured in time is said so per collection", () => {
+    const lines = formatInventory({
+      database: "events",
+      complete: false,
+      collections_total: 300,
+      collections: [
+        { name: "logins", count: 1200, size_bytes: 2_500_000, indexes: [{ name: "_id_", key: { _id: 1 } }] },
+        { name: "orders", count: null, indexes: null },
+      ],
+      notes: ["count of 1 of 2 collections: not measured in time (5 s)"],
+    });
+    expect(lines).toEqual([
+      "  database events: 300 collection(s) (inventory partial)",
+      "    logins: 1200 documents, 2.5 MB; indexes: _id_",
+      "    orders: count: not measured in time; indexes: not listed in time",
+      "  note: count of 1 of 2 collections: not measured in time (5 s)",
+    ]);
   });
 });
