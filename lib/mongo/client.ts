@@ -14,6 +14,8 @@ export interface MongoClientFactoryOptions {
   /** Server selection and connect timeout; how long an outage blocks a call. */
   timeoutMs?: number;
   appName?: string;
+  /** Longest wait for any answer on an open connection; default 120 s. */
+  socketTimeoutMs?: number;
 }
 
 export function createMongoClient(section: MongoSection, options: MongoClientFactoryOptions = {}): MongoClient {
@@ -22,6 +24,10 @@ export function createMongoClient(section: MongoSection, options: MongoClientFac
     appName: options.appName ?? "kafka-toolkit",
     serverSelectionTimeoutMS: timeout,
     connectTimeoutMS: timeout,
+    // Without it a write to a server that vanished without closing the
+    // connection (host down, network cut) waits forever; as a network error
+    // it is retried like any outage, and _ids fixed up front keep that safe.
+    socketTimeoutMS: options.socketTimeoutMs ?? 120_000,
     tls: section.tls || undefined,
     tlsCAFile: section.tlsCaFile,
     ...(section.auth

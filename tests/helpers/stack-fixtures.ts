@@ -12,6 +12,7 @@
  */
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type KafkaMessage, type Message } from "kafkajs";
 import { MongoClient } from "mongodb";
+import { appendFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { mongoSection } from "../../lib/config/mongo-section.ts";
@@ -196,4 +197,86 @@ export async function waitFor(check: () => Promise<boolean>, what: string, timeo
     await Bun.sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * The steps of a fault test, each awaited within its own budget, so a failure
+ * says which step did not finish and how long the earlier ones took. With
+ * KT_TEST_STEP_LOG=FILE each finished test appends its step times there as one
+ * JSON line: the measurements the budgets are sized from.
+ *
+ * @example
+ * const steps = new Steps("FerretDB restart");
+ * await steps.run("restart", 90_000, restartFerretdb(), () => restartOutput());
+ * steps.done();
+ */
+export class Steps {
+  private readonly started = performance.now();
+  private readonly times: Record<string, number> = {};
+
+  constructor(readonly test: string) {}
+
+  /** Awaits work; after budgetMs it fails naming the step, with details() appended. */
+  async run<T>(step: string, budgetMs: number, work: Promise<T>, details?: () => string): Promise<T> {
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const extra = details?.().trim();
+        reject(new Error(`step "${step}" did not finish within ${budgetMs / 1000} s (earlier steps: ${this.summary()})${extra ? `\n${extra}` : ""}`));
+      }, budgetMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.times[step] = Math.round(performance.now() - started);
+    }
+  }
+
+  /** Polls check every 100 ms until it holds, within budgetMs. */
+  until(step: string, budgetMs: number, check: () => boolean | Promise<boolean>, details?: () => string): Promise<void> {
+    const stop = { done: false };
+    const polling = (async () => {
+      while (!stop.done && !(await check())) await Bun.sleep(100);
+    })();
+    return this.run(step, budgetMs, polling, details).finally(() => {
+      stop.done = true;
+    });
+  }
+
+  summary(): string {
+    const parts = Object.entries(this.times).map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`);
+    return parts.length ? parts.join(", ") : "none";
+  }
+
+  /** Records the step times (KT_TEST_STEP_LOG); call when the test passed. */
+  done(): void {
+    const file = process.env.KT_TEST_STEP_LOG;
+    if (!file) return;
+    const total = Math.round(performance.now() - this.started);
+    appendFileSync(file, `${JSON.stringify({ test: this.test, total_ms: total, steps_ms: this.times })}\n`);
+  }
+}
+
+/** The last lines of a tool's stderr so far, for a failure message. */
+export function stderrTail(tool: ToolProcess, lines = 15): string {
+  return `last ${lines} lines of the tool's stderr:\n${tool.stderrSoFar().trimEnd().split("\n").slice(-lines).join("\n")}`;
+}
+
+/** Pid of the stack's FerretDB, from its pid file. */
+export function ferretdbPid(): number {
+  return Number(readFileSync(resolve(ROOT, ".stack/ferretdb/ferretdb.pid"), "utf8"));
+}
+
+/** Runs `bun stack/stack.ts <command>` to its end; its output is kept for a failure message. */
+export function runStack(command: string): { exited: Promise<number>; output: () => string } {
+  const proc = Bun.spawn([BUN, "stack/stack.ts", command], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  let text = "";
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const bytes of stream) text += decoder.decode(bytes, { stream: true });
+  };
+  const exited = Promise.all([read(proc.stdout), read(proc.stderr)]).then(() => proc.exited);
+  return { exited, output: () => `stack ${command} printed:\n${text.trimEnd()}` };
 }
