@@ -97,6 +97,8 @@ const DEBIAN_PACKAGES: Record<string, () => boolean> = {
   "prometheus-alertmanager": commandsFound([ALERTMANAGER_BIN]),
   // The server binaries live off the PATH, in /usr/lib/postgresql/<version>/bin.
   postgresql: () => postgresBinDir() !== undefined,
+  // The real Compose parser the tests check docker-compose.yml with (`docker-compose config`).
+  "docker-compose": commandsFound(["docker-compose"]),
 };
 
 function missingPackages(): string[] {

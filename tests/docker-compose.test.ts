@@ -1,7 +1,9 @@
 /**
- * Static checks of docker-compose.yml (Docker cannot run here): the services,
- * their images, the published ports, and that the KAFKA_* variables turn into the
- * intended broker properties under the apache/kafka image's naming rule.
+ * Checks of docker-compose.yml (Docker cannot run here): a real Compose parser
+ * (Debian's docker-compose, installed by `bun stack/stack.ts install`) must
+ * accept the file, and statically: the services, their images, the published
+ * ports, and that the KAFKA_* variables turn into the intended broker
+ * properties under the apache/kafka image's naming rule.
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -48,7 +50,20 @@ function brokerProperties(s: Service): Record<string, string> {
   return props;
 }
 
+const COMPOSE_CLI = Bun.which("docker-compose");
+const NO_PARSER = "docker-compose not installed: `bun stack/stack.ts install` installs Debian's package";
+if (COMPOSE_CLI === null) console.warn(`docker-compose.test.ts: skipping the Compose parser check (${NO_PARSER})`);
+
 describe("docker-compose.yml", () => {
+  test.skipIf(COMPOSE_CLI === null)(`a real Compose parser accepts it and sees every service (skipped when ${NO_PARSER})`, () => {
+    const file = join(import.meta.dir, "..", "docker-compose.yml");
+    const run = Bun.spawnSync([COMPOSE_CLI!, "-f", file, "config"], { stdout: "pipe", stderr: "pipe" });
+    expect(run.stderr.toString()).toBe("");
+    expect(run.exitCode).toBe(0);
+    const normalized = Bun.YAML.parse(run.stdout.toString()) as { services: Record<string, Service> };
+    expect(Object.keys(normalized.services).sort()).toEqual(Object.keys(compose.services).sort());
+  }, 60_000); // a Python start plus the parse: seconds on a loaded machine
+
   test("has the servers with real images", () => {
     expect(service("local-kafka").image).toBe("apache/kafka:3.9.1");
     expect(service("remote-kafka").image).toMatch(/^apache\/kafka:3\.9\.\d+$/);
