@@ -201,7 +201,8 @@ describe("mongo-health", () => {
     async () => {
       const collectionName = uniqueName("health");
       await mongo.db(TEST_DB).collection(collectionName).insertMany([{ a: 1 }, { a: 2 }]);
-      const run = await tool("mongo-health", ["--db", TEST_DB, "--collections", collectionName, "--json"]);
+      // A loaded machine can take seconds to answer; the verdict, not the speed, is under test.
+      const run = await tool("mongo-health", ["--timeout", "30", "--db", TEST_DB, "--collections", collectionName, "--json"]);
       expect(run.code).toBe(0);
       const health = JSON.parse(run.stdout);
       expect(health).toMatchObject({
@@ -233,7 +234,7 @@ describe("mongo-health", () => {
         await Promise.all(names.slice(i, i + 20).map((name) => db.collection(name).insertMany(docs.map((d) => ({ ...d })))));
       }
       try {
-        const args = ["--db", db.databaseName, "--inventory-timeout", "0.1", "--max-collections", "500"];
+        const args = ["--timeout", "30", "--db", db.databaseName, "--inventory-timeout", "0.1", "--max-collections", "500"];
         const run = await tool("mongo-health", [...args, "--json"]);
         expect(run.code).toBe(0);
         const health = JSON.parse(run.stdout);
@@ -245,7 +246,7 @@ describe("mongo-health", () => {
         expect(text.stdout).toContain(": healthy");
         expect(text.stdout).toContain("count: not measured in time");
 
-        const limited = await tool("mongo-health", ["--db", db.databaseName, "--max-collections", "3", "--inventory-timeout", "60", "--json"]);
+        const limited = await tool("mongo-health", ["--timeout", "30", "--db", db.databaseName, "--max-collections", "3", "--inventory-timeout", "60", "--json"]);
         const inventory = JSON.parse(limited.stdout).inventory;
         expect(inventory.collections_total).toBe(120);
         expect(inventory.collections.map((c: { name: string }) => c.name).sort()).toEqual(["c000", "c001", "c002"]);
