@@ -25,7 +25,7 @@ import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from
 import type { Sink } from "../engine/sink.ts";
 import { UsageError } from "../errors.ts";
 import { createKafka, describeKafka } from "../kafka/client.ts";
-import { prepareDestinationTopics, type TopicPair } from "../kafka/topics.ts";
+import { destinationPartitionGuard, prepareDestinationTopics, type TopicPair } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import { replicateProcessor, selfReplications, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
@@ -115,6 +115,8 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       name: `kafka [${options.to.name}]`,
       compression: compressionType(options.compression),
       maxBatchBytes: Math.min(MAX_REQUEST_BYTES, plan.maxMessageBytes),
+      partitions:
+        options.partitioning === "preserve" ? destinationPartitionGuard(destinationAdmin, new Map(plan.partitions), `[${options.to.name}]`) : undefined,
     });
     if (options.onError === "dlq") {
       if (!options.dlqTopic) throw new UsageError("--on-error dlq needs a dead-letter topic");

@@ -181,3 +181,31 @@ export async function prepareDestinationTopics(options: PrepareDestinationOption
   }
   return { created, partitions, maxMessageBytes: Number.isFinite(maxMessageBytes) ? maxMessageBytes : DEFAULT_MAX_MESSAGE_BYTES };
 }
+
+/** Checks, before a send, that a destination topic has the partition a copy is for. */
+export interface PartitionGuard {
+  /** Resolves if `topic` has `partition`; throws PartitionCountError otherwise. */
+  ensure(topic: string, partition: number): Promise<void>;
+}
+
+/**
+ * The guard --partitioning preserve needs: kafkajs drops a message for a
+ * partition missing from its metadata without any error, so a source topic
+ * that gains partitions mid-run would have its new partitions' messages
+ * counted as copied and committed. Known counts answer at once; a higher
+ * partition is checked against the broker once, then refused.
+ */
+export function destinationPartitionGuard(admin: Admin, counts: Map<string, number>, destinationName: string): PartitionGuard {
+  return {
+    async ensure(topic, partition) {
+      if (partition < (counts.get(topic) ?? 0)) return;
+      const count = (await partitionCounts(admin, [topic])).get(topic) ?? 0;
+      counts.set(topic, count);
+      if (partition < count) return;
+      throw new PartitionCountError(
+        `destination topic '${topic}' on ${destinationName} has ${count} partition(s); source partition ${partition} has no counterpart ` +
+          `(the source gained partitions?): add partitions to the destination, or use --partitioning key`,
+      );
+    },
+  };
+}

@@ -21,6 +21,7 @@
  */
 import { Partitioners, type CompressionTypes, type Message, type Producer, type ProducerConfig, type TopicMessages } from "kafkajs";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
+import type { PartitionGuard } from "../kafka/topics.ts";
 import type { ReplicaMessage } from "../processors/replicate.ts";
 
 /**
@@ -49,6 +50,8 @@ export interface KafkaSinkOptions {
   maxBatchBytes: number;
   /** How long the broker may take to acknowledge, ms. */
   timeoutMs?: number;
+  /** With explicit partitions (--partitioning preserve): refuses a batch for a partition the destination lacks. */
+  partitions?: PartitionGuard;
 }
 
 export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
@@ -94,6 +97,7 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
   return {
     name: options.name,
     async write(items) {
+      if (options.partitions) await checkPartitions(items, options.partitions);
       const result: SinkResult = { written: 0, duplicates: 0, rejected: [] };
       let pending = items.map((_, i) => i);
       if (acknowledged) {
@@ -192,6 +196,15 @@ function varintBytes(n: number): number {
 }
 
 /** Messages grouped by their topic, for producer.sendBatch or a transaction's sendBatch. */
+/** The highest explicit partition per topic, checked before anything is sent. */
+async function checkPartitions(items: ReplicaMessage[], guard: PartitionGuard): Promise<void> {
+  const highest = new Map<string, number>();
+  for (const item of items) {
+    if (item.partition !== undefined && item.partition > (highest.get(item.topic) ?? -1)) highest.set(item.topic, item.partition);
+  }
+  for (const [topic, partition] of highest) await guard.ensure(topic, partition);
+}
+
 export function byTopic(messages: (Message & { topic: string })[]): TopicMessages[] {
   const topics = new Map<string, Message[]>();
   for (const m of messages) {
