@@ -337,16 +337,22 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
           try {
             await commitChunk(state, messages, next, metadata);
           } catch (error) {
-            // The window was advanced for results that are not committed: read it back before going on.
+            // The window was advanced for results that may not be committed: read it back before going on.
+            // A failed commit may still have succeeded on the broker, and the committed offset it wrote
+            // is only readable once its transaction is complete. A new producer with the same id waits
+            // for exactly that (InitProducerId), so the retry never reads a stale offset and redoes the chunk.
             state.resync = true;
+            const producer = state.producer;
+            state.producer = undefined;
+            await producer?.disconnect().catch(() => {});
             if (error instanceof FencedError) {
               counts.fencedChunks++;
               log.warn("fenced: another member took this partition; dropping the uncommitted chunk", { topic, partition, from: slice[0]!.offset });
               partitions.delete(key(topic, partition));
               windows?.forget(topic, partition);
-              await state.producer?.disconnect().catch(() => {});
               return;
             }
+            log.warn("commit failed; retrying the chunk from the committed offset", { topic, partition, error: String((error as Error).message ?? error) });
             throw error;
           }
           state.next = next;
@@ -404,10 +410,17 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
 
   // A run that stops flushes its partial windows, with the offsets they cover.
   if (windows && stopReason !== "error") {
+    // Owned partitions that had nothing to read this run may still hold an open window
+    // (left by a run whose flush failed): claim them so it is flushed too.
+    for (const partition of source.assignment()?.[options.inputTopic] ?? []) {
+      const state = partitions.get(key(options.inputTopic, partition));
+      if (!state || state.resync) await claim(options.inputTopic, partition).catch((e) => log.warn("could not claim a partition to flush its window", { partition, error: String(e) }));
+    }
     for (const { topic, partition } of windows.open()) {
       const state = partitions.get(key(topic, partition));
       const summary = windows.flush(topic, partition, "stop");
       if (!state || state.next === undefined || !summary) continue;
+      if (delivery === "exactly-once" && !state.producer) await claim(topic, partition).catch(() => {});
       try {
         await commitChunk(state, [summaryMessage(summary, options.outputs.summary!)], state.next, "");
         counts.summaries++;
