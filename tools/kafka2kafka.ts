@@ -9,7 +9,7 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { COMPRESSION_NAMES } from "../lib/kafka/compression-names.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
-import { UsageError } from "../lib/errors.ts";
+import { errorMessage, UsageError } from "../lib/errors.ts";
 import { destinationNaming } from "../lib/processors/replicate.ts";
 import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
 
@@ -31,6 +31,9 @@ const spec = defineTool({
     "Messages the destination refuses (too large) go to the dead-letter topic on the source cluster.",
     "--check-schema also dead-letters values that are not Confluent-framed Avro decodable with their",
     "writer schema (Schema Registry [schema_registry], or --avro-schema files); copies stay byte-exact.",
+    "--commit transaction (source and destination on one cluster): each chunk's copies and the",
+    "group's offsets are committed in one Kafka transaction, so read_committed readers see every",
+    "message exactly once, even after a crash; transactional ids are kafka2kafka.<group>.<topic>.<partition>.",
   ],
   options: {
     from: { type: "string", value: "SECTION", description: "Kafka section to read from", defaultText: "remote_kafka" },
@@ -55,6 +58,12 @@ const spec = defineTool({
     "check-schema": { type: "boolean", description: "Dead-letter values that do not decode as Avro with their schema" },
     ...AVRO_OPTIONS,
     compression: { type: "string", value: "C", description: "Produce with none, gzip, snappy, lz4 or zstd (any codec is read)", defaultText: "none" },
+    commit: {
+      type: "string",
+      value: "HOW",
+      description: "offsets: commit after the copy is acknowledged (at least once); transaction: exactly once, one cluster",
+      defaultText: "offsets",
+    },
     ...PIPELINE_OPTIONS,
     group: { type: "string", value: "G", description: "Consumer group on the source", defaultText: "[from section] default_consumer_group_id" },
     "batch-size": { type: "string", value: "N", description: "Most messages per produce call", defaultText: String(DEFAULT_BATCH_SIZE) },
@@ -73,12 +82,13 @@ const spec = defineTool({
     "bun tools/kafka2kafka.ts --topic logins --dest-topic logins-copy --group replay --from-beginning --max-messages 10000",
     "bun tools/kafka2kafka.ts --topic logins --metrics 127.0.0.1:9465",
     "bun tools/kafka2kafka.ts --topic user-login --check-schema --until-caught-up",
+    "bun tools/kafka2kafka.ts --from local_kafka --to local_kafka --topic orders --prefix eo. --commit transaction",
   ],
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const run = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
-  const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
+  const { fromBeginning, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
+  const commitStrategy = flags.choice("commit", ["offsets", "transaction"] as const, "offsets");
   const partitioning = flags.choice("partitioning", ["preserve", "key"] as const, "preserve");
   const compression = flags.choice("compression", COMPRESSION_NAMES, "none");
   const from = kafkaSection(ctx.config(), flags.string("from", "remote_kafka"));
@@ -94,7 +104,7 @@ await runTool(spec, async (flags, ctx) => {
     try {
       topics = new RegExp(regex);
     } catch (error) {
-      throw new UsageError(`--topics-regex is not a valid regular expression: ${(error as Error).message}`);
+      throw new UsageError(`--topics-regex is not a valid regular expression: ${errorMessage(error)}`);
     }
   } else {
     topics = named.length ? [...new Set(named)] : from.defaultConsumerTopic ? [from.defaultConsumerTopic] : [];
@@ -113,13 +123,13 @@ await runTool(spec, async (flags, ctx) => {
     group: groupId,
     partitioning,
     provenance_headers: flags.bool("provenance-headers"),
-    on_error: onError,
+    on_error: settings.onError,
+    commit: commitStrategy,
   });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToKafka } = await import("../lib/jobs/kafka-to-kafka.ts");
   const result = await kafkaToKafka({
     checkSchema,
-    ...run,
     from,
     to,
     topics,
@@ -128,10 +138,9 @@ await runTool(spec, async (flags, ctx) => {
     partitioning,
     provenance: flags.bool("provenance-headers"),
     compression,
-    onError,
     dlqTopic,
-    log: ctx.log,
-    signal: ctx.signal,
+    fromBeginning,
+    run: { ...settings, commitStrategy, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: "kafka", topics: Array.isArray(topics) ? topics : [] }),
   }).finally(() => metrics.close());
   const { summary } = result;

@@ -37,7 +37,6 @@ const spec = defineTool({
     collection: { type: "string", value: "NAME", description: "Collection", defaultText: "[section] default_collection" },
     ...PIPELINE_OPTIONS,
     "dlq-topic": { type: "string", value: "T", description: "Dead-letter topic", defaultText: "<topic>.dlq" },
-    "on-error": { type: "string", value: "MODE", description: "dlq: dead-letter and go on; stop: exit 1 at the first bad message", defaultText: "dlq" },
     "id-strategy": {
       type: "string",
       value: "S",
@@ -67,8 +66,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const run = pipelineRunFlags(flags);
-  const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
+  const { fromBeginning, settings } = pipelineRunFlags(flags);
   const idStrategy = flags.choice("id-strategy", ["offset", "key", "objectid"] as const, "offset");
   const valueFormat = flags.choice("value-format", ["json", "text", "avro"] as const, "json");
   const keyFormat = flags.choice("key-format", ["text", "avro"] as const, "text");
@@ -100,7 +98,7 @@ await runTool(spec, async (flags, ctx) => {
     topic,
     group: groupId,
     target: `${database}.${collection}`,
-    on_error: onError,
+    on_error: settings.onError,
     id_strategy: idStrategy,
     ...(avro ? { schemas: avro.source } : {}),
   });
@@ -116,14 +114,12 @@ await runTool(spec, async (flags, ctx) => {
     dlqTopic,
     writeMode,
     indexes,
-    onError,
     idStrategy,
     valueFormat,
     keyFormat,
     avro,
-    ...run,
-    log: ctx.log,
-    signal: ctx.signal,
+    fromBeginning,
+    run: { ...settings, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: "mongodb", topics: [topic] }),
   }).finally(() => metrics.close());
   reportSummary(summary, { log: ctx.log, json: flags.bool("json"), written: "inserted", extra: { collection: `${database}.${collection}` } });

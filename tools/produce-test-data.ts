@@ -123,7 +123,7 @@ await runTool(spec, async (flags, ctx) => {
 
   const format = flags.choice("format", ["json", "avro"] as const, "json");
   if (format === "avro" && generatorKind !== "user-login") throw new UsageError("--format avro applies to --generator user-login only");
-  for (const avroOnly of ["subject", "schema-id", "schema-registry"]) {
+  for (const avroOnly of ["subject", "schema-id", "schema-registry"] as const) {
     if (format !== "avro" && flags.has(avroOnly)) throw new UsageError(`--${avroOnly} needs --format avro`);
   }
   const schemaIdFlag = flags.int("schema-id", undefined, { min: 0, max: 2 ** 31 - 1 });

@@ -14,7 +14,7 @@ import type { ConfigSource } from "../config/source.ts";
 import { avroDecoder, type AvroDecoder } from "./decoder.ts";
 import { createRegistryClient, type RegistryClient } from "./registry-client.ts";
 
-export const AVRO_OPTIONS: Record<string, OptionSpec> = {
+export const AVRO_OPTIONS = {
   "schema-registry": {
     type: "string",
     value: "SECTION",
@@ -32,7 +32,7 @@ export const AVRO_OPTIONS: Record<string, OptionSpec> = {
     description: "Avro decimals as decimal128, or string (exact text; FerretDB 1.x cannot store Decimal128)",
     defaultText: "decimal128",
   },
-};
+} satisfies Record<string, OptionSpec>;
 
 /** The registry client of the section --schema-registry names. */
 export function registryFromFlags(flags: Flags, config: () => ConfigSource, signal?: AbortSignal): RegistryClient {

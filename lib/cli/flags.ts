@@ -26,17 +26,17 @@ export interface OptionSpec {
   defaultText?: string;
 }
 
-export interface ToolSpec {
+export interface ToolSpec<Options extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
   name: string;
   summary: string;
   /** Paragraphs printed under the usage line. */
   description?: string[];
-  options: Record<string, OptionSpec>;
+  options: Options;
   examples: string[];
 }
 
 /** Flags every tool accepts. */
-export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+export const COMMON_OPTIONS = {
   config: { type: "string", value: "PATH", description: "Configuration file", defaultText: "./database.ini" },
   "log-level": { type: "string", value: "LEVEL", description: "debug, info, warn or error", defaultText: "info" },
   "log-format": {
@@ -52,30 +52,37 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
     defaultText: "logs",
   },
   help: { type: "boolean", short: "h", description: "Show this help" },
-};
+} satisfies Record<string, OptionSpec>;
 
-export function defineTool(spec: ToolSpec): ToolSpec {
+/** Flags every tool may read: its own and the common ones. */
+export type FlagName<Spec> = Spec extends ToolSpec<infer Options> ? Extract<keyof Options | keyof typeof COMMON_OPTIONS, string> : string;
+
+/** Declares a tool; its getters then accept only the flag names it declares (a typo is a type error). */
+export function defineTool<const Options extends Record<string, OptionSpec>>(spec: ToolSpec<Options>): ToolSpec<Options> {
   return spec;
 }
 
-/** Typed access to parsed flags. Every getter names the flag when it fails. */
-export interface Flags {
-  has(name: string): boolean;
-  string(name: string): string | undefined;
-  string(name: string, fallback: string): string;
-  list(name: string): string[];
-  bool(name: string): boolean;
-  int(name: string, fallback: number, range?: { min?: number; max?: number }): number;
-  int(name: string, fallback?: undefined, range?: { min?: number; max?: number }): number | undefined;
-  number(name: string, fallback: number, range?: { min?: number; max?: number }): number;
-  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T;
+/**
+ * Typed access to parsed flags. Every getter names the flag when it fails;
+ * `Name` is the set of declared flag names (see {@link defineTool}).
+ */
+export interface Flags<Name extends string = string> {
+  has(name: Name): boolean;
+  string(name: Name): string | undefined;
+  string(name: Name, fallback: string): string;
+  list(name: Name): string[];
+  bool(name: Name): boolean;
+  int(name: Name, fallback: number, range?: { min?: number; max?: number }): number;
+  int(name: Name, fallback?: undefined, range?: { min?: number; max?: number }): number | undefined;
+  number(name: Name, fallback: number, range?: { min?: number; max?: number }): number;
+  choice<T extends string>(name: Name, choices: readonly T[], fallback: T): T;
 }
 
 type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** Parses argv against a tool's options plus the common ones. */
-export function parseFlags(spec: ToolSpec, argv: string[]): Flags {
-  const options = { ...COMMON_OPTIONS, ...spec.options };
+export function parseFlags<Spec extends ToolSpec<Record<string, OptionSpec>>>(spec: Spec, argv: string[]): Flags<FlagName<Spec>> {
+  const options: Record<string, OptionSpec> = { ...COMMON_OPTIONS, ...spec.options };
   let values: ParsedValues;
   try {
     values = parseArgs({

@@ -4,21 +4,24 @@
  *
  * @example
  * const spec = defineTool({ ..., options: { ...PIPELINE_OPTIONS, topic: {...} } });
- * const run = pipelineRunFlags(flags); // { batchSize: 500, untilCaughtUp: false, ... }
- * await job({ ...run, groupId: flags.string("group") ?? section.defaultGroupId, ... });
+ * const { fromBeginning, settings } = pipelineRunFlags(flags);
+ * await job({ run: { ...settings, log: ctx.log, signal: ctx.signal }, fromBeginning, groupId, ... });
  */
 import type { Flags, OptionSpec } from "./flags.ts";
 
 /** Every long-running tool serves Prometheus metrics with this flag. */
-export const METRICS_OPTION: Record<string, OptionSpec> = {
+export const METRICS_OPTION = {
   metrics: {
     type: "string",
     value: "ADDR",
     description: "Serve Prometheus metrics on ADDR (:9464 for every interface, 127.0.0.1:9464) at /metrics",
   },
-};
+} satisfies Record<string, OptionSpec>;
 
-export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
+/** Default --max-outage for runs that must end (--until-caught-up, --max-messages): a cron run gives up. */
+export const BOUNDED_RUN_MAX_OUTAGE_S = 300;
+
+export const PIPELINE_OPTIONS = {
   group: { type: "string", value: "G", description: "Consumer group", defaultText: "[section] default_consumer_group_id" },
   "from-beginning": {
     type: "boolean",
@@ -28,30 +31,46 @@ export const PIPELINE_OPTIONS: Record<string, OptionSpec> = {
   "log-interval": { type: "string", value: "N", description: "Progress line every N messages (and every 10 s)", defaultText: "1000" },
   "until-caught-up": { type: "boolean", description: "Exit 0 once no assigned partition has lag (for cron)" },
   "max-messages": { type: "string", value: "N", description: "Process and commit exactly N messages, then exit 0" },
+  "max-outage": {
+    type: "string",
+    value: "S",
+    description: "Exit 1 after a sink outage of S seconds, committing nothing that is not durable",
+    defaultText: `${BOUNDED_RUN_MAX_OUTAGE_S} with --until-caught-up or --max-messages, else no limit`,
+  },
+  "on-error": { type: "string", value: "MODE", description: "dlq: dead-letter and go on; stop: exit 1 at the first bad message", defaultText: "dlq" },
   json: { type: "boolean", description: "Print the final summary as JSON on stdout" },
   ...METRICS_OPTION,
-};
+} satisfies Record<string, OptionSpec>;
 
-/**
- * How the engine runs, from the flags: only values every job passes on as they
- * are. --group and --json are read by the tools, which resolve the group
- * against the config, so nothing here can overwrite a resolved value with
- * undefined when spread into a job's options.
- */
+export type PipelineFlagName = keyof typeof PIPELINE_OPTIONS;
+
+/** How the engine runs, from the flags: the job adds its logger and stop signal. */
 export interface PipelineRunFlags {
   fromBeginning: boolean;
-  batchSize: number;
-  logInterval: number;
-  untilCaughtUp: boolean;
-  maxMessages?: number;
+  settings: {
+    onError: "dlq" | "stop";
+    batchSize: number;
+    logInterval: number;
+    untilCaughtUp: boolean;
+    maxMessages?: number;
+    maxOutageMs?: number;
+  };
 }
 
-export function pipelineRunFlags(flags: Flags, defaults: { batchSize: number } = { batchSize: 500 }): PipelineRunFlags {
+export function pipelineRunFlags(flags: Flags<PipelineFlagName>, defaults: { batchSize: number } = { batchSize: 500 }): PipelineRunFlags {
+  const untilCaughtUp = flags.bool("until-caught-up");
+  const maxMessages = flags.int("max-messages", undefined, { min: 1 });
+  const bounded = untilCaughtUp || maxMessages !== undefined;
+  const maxOutageS = flags.int("max-outage", undefined, { min: 1 }) ?? (bounded ? BOUNDED_RUN_MAX_OUTAGE_S : undefined);
   return {
     fromBeginning: flags.bool("from-beginning"),
-    batchSize: flags.int("batch-size", defaults.batchSize, { min: 1, max: 100_000 }),
-    logInterval: flags.int("log-interval", 1000, { min: 1 }),
-    untilCaughtUp: flags.bool("until-caught-up"),
-    maxMessages: flags.int("max-messages", undefined, { min: 1 }),
+    settings: {
+      onError: flags.choice("on-error", ["dlq", "stop"] as const, "dlq"),
+      batchSize: flags.int("batch-size", defaults.batchSize, { min: 1, max: 100_000 }),
+      logInterval: flags.int("log-interval", 1000, { min: 1 }),
+      untilCaughtUp,
+      maxMessages,
+      maxOutageMs: maxOutageS === undefined ? undefined : maxOutageS * 1000,
+    },
   };
 }

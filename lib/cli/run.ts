@@ -14,7 +14,7 @@ import { errorMessage, exitCodeFor, UsageError } from "../errors.ts";
 import { redactUri } from "../config/redact.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigSource, type ConfigSource } from "../config/source.ts";
 import { createLogger, LOG_LEVELS, type Logger } from "../log/logger.ts";
-import { parseFlags, type Flags, type ToolSpec } from "./flags.ts";
+import { parseFlags, type FlagName, type Flags, type ToolSpec } from "./flags.ts";
 import { helpText } from "./help.ts";
 
 export interface ToolContext {
@@ -25,15 +25,15 @@ export interface ToolContext {
   signal: AbortSignal;
 }
 
-export type ToolMain = (flags: Flags, ctx: ToolContext) => Promise<number | void>;
+export type ToolMain<Name extends string = string> = (flags: Flags<Name>, ctx: ToolContext) => Promise<number | void>;
 
 /** Runs a tool and exits the process with its code. */
-export async function runTool(spec: ToolSpec, main: ToolMain, argv = process.argv.slice(2)): Promise<never> {
+export async function runTool<Spec extends ToolSpec>(spec: Spec, main: ToolMain<FlagName<Spec>>, argv = process.argv.slice(2)): Promise<never> {
   process.exit(await runToolForCode(spec, main, argv));
 }
 
 /** Same as {@link runTool} but returns the exit code; used by tests. */
-export async function runToolForCode(spec: ToolSpec, main: ToolMain, argv: string[]): Promise<number> {
+export async function runToolForCode<Spec extends ToolSpec>(spec: Spec, main: ToolMain<FlagName<Spec>>, argv: string[]): Promise<number> {
   let log: Logger | undefined;
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -42,7 +42,7 @@ export async function runToolForCode(spec: ToolSpec, main: ToolMain, argv: strin
     stop.abort(signal);
   };
   try {
-    const flags = parseFlags(spec, argv);
+    const flags: Flags = parseFlags<ToolSpec>(spec, argv);
     if (flags.bool("help")) {
       process.stdout.write(helpText(spec) + "\n");
       return 0;

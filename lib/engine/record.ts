@@ -1,12 +1,18 @@
 /**
- * What the engine moves: one Kafka message with where it came from, and what
- * a processor decides to do with it.
+ * What the engine moves: one message with where it came from, and what a
+ * processor decides to do with it. Sources build records; nothing here
+ * depends on a client library.
  *
  * @example
- * const record = toSourceRecord("logins", 0, kafkajsMessage);
+ * const record: SourceRecord = { topic: "logins", partition: 0, offset: "42", key: null,
+ *   value: Buffer.from("{}"), headers: {}, timestamp: "1742331926000", size: 2 };
  * const outcome: Outcome<Doc> = { kind: "write", item: toDocument(record) };
  */
-import type { IHeaders, KafkaMessage } from "kafkajs";
+
+/** Message headers as Kafka carries them: a name may repeat, a value may be absent. */
+export interface RecordHeaders {
+  [name: string]: Buffer | string | (Buffer | string)[] | undefined;
+}
 
 export interface SourceRecord {
   topic: string;
@@ -15,24 +21,11 @@ export interface SourceRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: IHeaders;
-  /** Milliseconds since the epoch, as a string, as kafkajs gives it. */
+  headers: RecordHeaders;
+  /** Milliseconds since the epoch, as a string. */
   timestamp: string;
-  /** Bytes of key and value, for throughput figures. */
+  /** Bytes of key and value, for throughput figures and memory bounds. */
   size: number;
-}
-
-export function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    headers: message.headers ?? {},
-    timestamp: message.timestamp,
-    size: (message.key?.length ?? 0) + (message.value?.length ?? 0),
-  };
 }
 
 /** A processor's verdict on one record. */

@@ -2,6 +2,11 @@
  * The contract every output implements. Adding a sink (MongoDB, Kafka, SQL)
  * means one file that implements {@link Sink}; the engine does the rest.
  *
+ * Retries: after a {@link TransientSinkError} the engine calls `write` again
+ * with the same items, in the same order, and the same objects (a sink may
+ * remember which of them an earlier attempt already made durable). Items are
+ * made before the first attempt, so ids fixed in them stay fixed.
+ *
  * @example
  * const sink: Sink<Doc> = {
  *   name: "mongodb",
@@ -30,10 +35,53 @@ export interface Sink<T> {
   close(): Promise<void>;
 }
 
+/** Where a source partition's consumption stands: `offset` is the next one to read. */
+export interface SourcePosition {
+  groupId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * A sink that can make a chunk's items durable and move the consumer group's
+ * offset in one atomic transaction (the `transaction` commit strategy): a
+ * reader that sees only committed data sees each input's outputs exactly once.
+ */
+export interface TransactionalSink<T> {
+  readonly name: string;
+  /**
+   * Takes over the transactions of a source partition, fencing whatever
+   * producer wrote them before (a member that lost the partition). Called
+   * before the first write of a partition in each assignment.
+   */
+  claim(topic: string, partition: number): Promise<void>;
+  /**
+   * Writes `items` and commits `position` in one transaction. `beforeCommit`
+   * runs inside it once the items are sent, with their result (the engine
+   * dead-letters rejected items there, or throws to abort). Throws
+   * {@link SinkFencedError} if another member owns the partition now.
+   */
+  writeInTransaction(items: T[], position: SourcePosition, beforeCommit: (result: SinkResult) => Promise<void>): Promise<SinkResult>;
+  close(): Promise<void>;
+}
+
 /** The sink is unreachable or overloaded; retrying the same batch later may succeed. */
 export class TransientSinkError extends Error {
   override name = "TransientSinkError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** A newer owner of the source partition fenced this member's transactions; its chunk is not committed. */
+export class SinkFencedError extends Error {
+  override name = "SinkFencedError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isTransactionalSink<T>(sink: Sink<T> | TransactionalSink<T>): sink is TransactionalSink<T> {
+  return typeof (sink as TransactionalSink<T>).writeInTransaction === "function";
 }

@@ -10,28 +10,38 @@
  * @example
  * const { summary } = await kafkaToKafka({ from, to, topics: ["logins"], destinationTopic: (t) => t,
  *   groupId: "replicator", partitioning: "preserve", provenance: false, compression: "none",
- *   onError: "dlq", dlqTopic: "logins.dlq", batchSize: 2000, logInterval: 10000, untilCaughtUp: true,
- *   fromBeginning: false, log, signal });
+ *   dlqTopic: "logins.dlq", fromBeginning: false,
+ *   run: { onError: "dlq", batchSize: 2000, logInterval: 10000, untilCaughtUp: true, log, signal } });
+ *
+ * With run.commitStrategy "transaction" (both sections on one cluster), the
+ * copies and the group's offsets are committed in one Kafka transaction per
+ * chunk: exactly once for read_committed readers (see sinks/kafka-transactional.ts).
  */
 import type { Admin } from "kafkajs";
 import { compressionType } from "../kafka/codecs.ts";
 import type { CompressionName } from "../kafka/compression-names.ts";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
-import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
 import type { AvroDecoder } from "../avro/decoder.ts";
 import { avroValueCheck } from "../processors/avro-check.ts";
-import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
-import type { Sink } from "../engine/sink.ts";
-import { UsageError } from "../errors.ts";
+import type { EngineEvents } from "../engine/events.ts";
+import { runPipeline, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
+import type { Sink, TransactionalSink } from "../engine/sink.ts";
+import type { Source } from "../engine/source.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { createKafka, describeKafka } from "../kafka/client.ts";
 import { destinationPartitionGuard, prepareDestinationTopics, type TopicPair } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import { replicateProcessor, selfReplications, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
+import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
+import { openKafkaSource } from "../sources/kafka.ts";
 
 
-export interface KafkaToKafkaOptions extends RunSettings {
+export interface KafkaToKafkaOptions {
+  run: RunSettings;
+  /** Instrumentation (metrics); see lib/engine/events.ts. */
+  events?: EngineEvents;
   from: KafkaSection;
   to: KafkaSection;
   /** Source topics, or a pattern matched against the source's topics at start. */
@@ -62,13 +72,13 @@ export interface KafkaToKafkaResult {
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
 export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaToKafkaResult> {
-  const { log } = options;
+  const { log } = options.run;
   const sourceKafka = createKafka(options.from, log);
   const destinationKafka = createKafka(options.to, withoutRetryLimitWarning(log));
   const sourceAdmin = sourceKafka.admin();
   const destinationAdmin = destinationKafka.admin();
-  let source: KafkaSource | undefined;
-  let sink: Sink<ReplicaMessage> | undefined;
+  let source: Source | undefined;
+  let sink: Sink<ReplicaMessage> | TransactionalSink<ReplicaMessage> | undefined;
   let deadLetters: DeadLetterTopic | undefined;
   try {
     const sourceCluster = await connect(sourceAdmin, options.from, "source");
@@ -76,10 +86,17 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
     log.info("clusters", { source: `${options.from.name} ${sourceCluster}`, destination: `${options.to.name} ${destinationCluster}` });
 
     const sameCluster = sourceCluster === destinationCluster;
+    const transactional = options.run.commitStrategy === "transaction";
+    if (transactional && !sameCluster) {
+      throw new UsageError(
+        `--commit transaction needs --from and --to on one cluster (the group's offsets are committed in the destination's ` +
+          `transactions); [${options.from.name}] is ${sourceCluster}, [${options.to.name}] is ${destinationCluster}`,
+      );
+    }
     // Named topics are checked before the group is touched; a pattern once it is resolved.
     if (Array.isArray(options.topics)) refuseSelfReplication(options.topics, options, sourceCluster, sameCluster);
 
-    const topics = options.topics instanceof RegExp && options.onError === "dlq" && options.dlqTopic
+    const topics = options.topics instanceof RegExp && options.run.onError === "dlq" && options.dlqTopic
       ? excluding(options.topics, options.dlqTopic)
       : options.topics;
     source = await openKafkaSource({
@@ -88,10 +105,11 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       topics,
       resetToEarliest: options.fromBeginning,
       log,
+      name: `kafka [${options.from.name}]`,
     });
     const pairs = source.topics.map((topic) => ({ source: topic, destination: options.destinationTopic(topic) }));
     refuseSelfReplication(source.topics, options, sourceCluster, sameCluster);
-    if (options.onError === "dlq" && pairs.some((p) => p.source === options.dlqTopic)) {
+    if (options.run.onError === "dlq" && pairs.some((p) => p.source === options.dlqTopic)) {
       throw new UsageError(`the dead-letter topic '${options.dlqTopic}' is also a source topic; choose another --dlq-topic`);
     }
 
@@ -108,17 +126,24 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       partitioning: options.partitioning,
     });
 
-    const producer = destinationKafka.producer(REPLICATION_PRODUCER);
-    await producer.connect();
-    sink = kafkaSink({
-      producer,
+    const sinkSettings = {
       name: `kafka [${options.to.name}]`,
       compression: compressionType(options.compression),
       maxBatchBytes: Math.min(MAX_REQUEST_BYTES, plan.maxMessageBytes),
-      partitions:
-        options.partitioning === "preserve" ? destinationPartitionGuard(destinationAdmin, new Map(plan.partitions), `[${options.to.name}]`) : undefined,
-    });
-    if (options.onError === "dlq") {
+    };
+    if (transactional) {
+      sink = transactionalKafkaSink({ ...sinkSettings, kafka: destinationKafka, transactionalIdPrefix: `kafka2kafka.${options.groupId}` });
+    } else {
+      const producer = destinationKafka.producer(REPLICATION_PRODUCER);
+      await producer.connect();
+      sink = kafkaSink({
+        ...sinkSettings,
+        producer,
+        partitions:
+          options.partitioning === "preserve" ? destinationPartitionGuard(destinationAdmin, new Map(plan.partitions), `[${options.to.name}]`) : undefined,
+      });
+    }
+    if (options.run.onError === "dlq") {
       if (!options.dlqTopic) throw new UsageError("--on-error dlq needs a dead-letter topic");
       deadLetters = await openDeadLetterTopic(sourceKafka, options.dlqTopic, log);
     }
@@ -137,15 +162,17 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       prepare: check?.prepare,
       sink,
       deadLetters,
-      ...runSettings(options),
+      events: options.events,
+      ...options.run,
       // One write at a time: a later chunk of a partition must never land before an earlier one.
       sinkConcurrency: 1,
     });
     return { summary, sourceCluster, destinationCluster, pairs, created: plan.created };
   } finally {
-    await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
-    await sink?.close().catch((e) => log.warn("closing the producer failed", { error: String(e) }));
-    await deadLetters?.close().catch(() => {});
+    const closeFailed = (what: string) => (error: unknown) => log.warn(`closing ${what} failed`, { error: errorMessage(error) });
+    await source?.close().catch(closeFailed("the consumer"));
+    await sink?.close().catch(closeFailed("the producer"));
+    await deadLetters?.close().catch(closeFailed("the dead-letter producer"));
     await sourceAdmin.disconnect().catch(() => {});
     await destinationAdmin.disconnect().catch(() => {});
   }
@@ -157,9 +184,8 @@ async function connect(admin: Admin, section: KafkaSection, side: "source" | "de
     await admin.connect();
     return (await admin.describeCluster()).clusterId;
   } catch (error) {
-    const e = error as Error;
-    const hint = e.name === "KafkaJSSASLAuthenticationError" ? " (check username, password and sasl_mechanism)" : "";
-    throw new Error(`cannot connect to the ${side} ${describeKafka(section)}: ${e.message}${hint}`, { cause: error });
+    const hint = (error as Error).name === "KafkaJSSASLAuthenticationError" ? " (check username, password and sasl_mechanism)" : "";
+    throw new Error(`cannot connect to the ${side} ${describeKafka(section)}: ${errorMessage(error)}${hint}`, { cause: error });
   }
 }
 

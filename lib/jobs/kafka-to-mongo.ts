@@ -5,14 +5,16 @@
  *
  * @example
  * const summary = await kafkaToMongo({ kafka, mongo, topic: "logins", groupId: "g", database: "toolkit",
- *   collection: "raw", dlqTopic: "logins.dlq", onError: "dlq", idStrategy: "offset", valueFormat: "json",
- *   batchSize: 500, logInterval: 1000, untilCaughtUp: true, fromBeginning: false, log, signal });
+ *   collection: "raw", dlqTopic: "logins.dlq", idStrategy: "offset", valueFormat: "json", fromBeginning: false,
+ *   run: { onError: "dlq", batchSize: 500, logInterval: 1000, untilCaughtUp: true, log, signal } });
  */
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { MongoSection } from "../config/mongo-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
-import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
+import type { EngineEvents } from "../engine/events.ts";
+import { runPipeline, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
+import type { Source } from "../engine/source.ts";
+import { errorMessage } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { createMongoClient, describeMongo } from "../mongo/client.ts";
 import type { AvroDecoder } from "../avro/decoder.ts";
@@ -21,8 +23,12 @@ import { mongoSink } from "../sinks/mongo.ts";
 import { mongoUpsertSink } from "../sinks/mongo-upsert.ts";
 import { ensureIndexes } from "../mongo/indexes.ts";
 import { mongoWriteProcessor } from "../processors/mongo-write.ts";
+import { openKafkaSource } from "../sources/kafka.ts";
 
-export interface KafkaToMongoOptions extends RunSettings {
+export interface KafkaToMongoOptions {
+  run: RunSettings;
+  /** Instrumentation (metrics); see lib/engine/events.ts. */
+  events?: EngineEvents;
   kafka: KafkaSection;
   mongo: MongoSection;
   topic: string;
@@ -43,16 +49,16 @@ export interface KafkaToMongoOptions extends RunSettings {
 }
 
 export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<PipelineSummary> {
-  const { log } = options;
+  const { log } = options.run;
   const mongoClient = createMongoClient(options.mongo, { timeoutMs: 10_000, appName: "kafka2mongo" });
   const kafka = createKafka(options.kafka, log);
-  let source: KafkaSource | undefined;
+  let source: Source | undefined;
   let deadLetters: DeadLetterTopic | undefined;
   try {
     try {
       await mongoClient.connect();
     } catch (error) {
-      throw new Error(`cannot reach MongoDB ${describeMongo(options.mongo)}: ${(error as Error).message}`);
+      throw new Error(`cannot reach MongoDB ${describeMongo(options.mongo)}: ${errorMessage(error)}`);
     }
     source = await openKafkaSource({
       kafka,
@@ -60,6 +66,7 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       topics: [options.topic],
       resetToEarliest: options.fromBeginning,
       log,
+      name: `kafka [${options.kafka.name}]`,
     });
     const collection = mongoClient.db(options.database).collection(options.collection);
     if (options.indexes.length) {
@@ -69,7 +76,7 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
         throw new Error(`cannot create indexes ${options.indexes.join(",")} on ${options.database}.${options.collection}: ${(error as Error).message}`);
       }
     }
-    if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
+    if (options.run.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
     const documents = {
       idStrategy: options.idStrategy,
       valueFormat: options.valueFormat,
@@ -94,11 +101,13 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       prepare: kafkaDocumentPrepare(documents),
       sink: mongoSink(collection),
       deadLetters,
-      ...runSettings(options),
+      events: options.events,
+      ...options.run,
     });
   } finally {
-    await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
-    await deadLetters?.close().catch(() => {});
-    await mongoClient.close().catch(() => {});
+    const closeFailed = (what: string) => (error: unknown) => log.warn(`closing ${what} failed`, { error: errorMessage(error) });
+    await source?.close().catch(closeFailed("the consumer"));
+    await deadLetters?.close().catch(closeFailed("the dead-letter producer"));
+    await mongoClient.close().catch(closeFailed("the MongoDB client"));
   }
 }

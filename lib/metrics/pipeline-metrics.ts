@@ -7,14 +7,15 @@
  *
  * @example
  * const metrics = pipelineMetrics(registry, { tool: "kafka2mongo", sink: "mongodb" });
- * await runPipeline({ ...options, onChunk: metrics.chunkCommitted });
+ * events.on("chunk.committed", metrics.chunkCommitted);
+ * await runPipeline({ ...options, events });
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { ChunkInfo } from "../engine/pipeline.ts";
+import type { ChunkCommittedEvent } from "../engine/events.ts";
 import { METRIC_PREFIX } from "./registry.ts";
 
 /** What one committed chunk contributed. */
-export type CommittedChunk = ChunkInfo;
+export type CommittedChunk = ChunkCommittedEvent;
 
 export interface PipelineMetrics {
   chunkCommitted(chunk: CommittedChunk): void;

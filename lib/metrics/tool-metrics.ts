@@ -12,14 +12,15 @@
  * }
  */
 import type { Registry } from "prom-client";
+import { EngineEvents } from "../engine/events.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseListenAddress } from "./address.ts";
-import type { CommittedChunk, PipelineMetrics } from "./pipeline-metrics.ts";
+import type { PipelineMetrics } from "./pipeline-metrics.ts";
 import type { ProducerMetrics } from "./producer-metrics.ts";
 
-/** What a job hands on to runPipeline. */
+/** What a job hands on to runPipeline: the engine's events, with the metrics attached. */
 export interface PipelineHooks {
-  onChunk?: (chunk: CommittedChunk) => void;
+  events?: EngineEvents;
 }
 
 export interface ToolMetrics {
@@ -61,7 +62,17 @@ export async function startToolMetrics(options: ToolMetricsOptions): Promise<Too
     pipelineHooks(hookOptions) {
       const pipeline = pipelineMetrics(registry, { tool: options.tool, ...hookOptions });
       metrics.pipeline = pipeline;
-      return { onChunk: pipeline.chunkCommitted };
+      const events = new EngineEvents();
+      events.on("chunk.committed", pipeline.chunkCommitted);
+      events.on("retry", () => pipeline.sinkRetry());
+      events.on("sink.error", (e) => {
+        if (!e.transient) pipeline.sinkError();
+      });
+      events.on("commit", (e) => {
+        if (e.ok) pipeline.offsetCommitted(e.topic, e.partition, e.offset);
+      });
+      events.on("queue.depth", (e) => pipeline.queuedChunks(e.chunks));
+      return { events };
     },
     producer: (topic) => producerMetrics(registry, { tool: options.tool, topic }),
     close: () => server.close(),

@@ -21,9 +21,9 @@
  * });
  * toReplica(record); // { kind: "write", item: { topic: "remote.logins", partition: 2, key, value, headers, timestamp } }
  */
-import type { IHeaders } from "kafkajs";
 import { UsageError } from "../errors.ts";
-import type { Outcome, Processor, SourceRecord } from "../engine/record.ts";
+import type { Outcome, Processor, RecordHeaders, SourceRecord } from "../engine/record.ts";
+import type { KafkaOutput } from "../sinks/kafka.ts";
 
 export type Partitioning = "preserve" | "key";
 
@@ -35,16 +35,8 @@ export const PROVENANCE_HEADERS = {
   offset: "x-source-offset",
 } as const;
 
-/** One message for the destination, ready for producer.sendBatch. */
-export interface ReplicaMessage {
-  topic: string;
-  /** Set under "preserve"; absent under "key" so the destination's partitioner chooses. */
-  partition?: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders;
-  timestamp: string;
-}
+/** One message for the destination: the source's bytes, partition under "preserve", and timestamp. */
+export type ReplicaMessage = KafkaOutput & { timestamp: string };
 
 export interface ReplicateOptions {
   /** Cluster id of the source, written into x-source-cluster. */
@@ -82,14 +74,14 @@ export function replicate(record: SourceRecord, options: ReplicateOptions): Outc
 }
 
 /** True if any x-source-cluster value of the headers is `clusterId`. */
-export function cameFrom(headers: IHeaders, clusterId: string): boolean {
+export function cameFrom(headers: RecordHeaders, clusterId: string): boolean {
   const value = headers[PROVENANCE_HEADERS.cluster];
   if (value === undefined || value === null) return false;
   const values = Array.isArray(value) ? value : [value];
   return values.some((v) => v !== null && v !== undefined && v.toString() === clusterId);
 }
 
-function nullValuedHeader(headers: IHeaders): string | undefined {
+function nullValuedHeader(headers: RecordHeaders): string | undefined {
   for (const name in headers) {
     const value: unknown = headers[name];
     if (value === null || (Array.isArray(value) && value.includes(null))) return name;
@@ -98,8 +90,8 @@ function nullValuedHeader(headers: IHeaders): string | undefined {
 }
 
 /** The record's headers plus this hop's provenance, appended after any earlier hop's. */
-export function withProvenance(record: SourceRecord, sourceCluster: string): IHeaders {
-  const headers: IHeaders = { ...record.headers };
+export function withProvenance(record: SourceRecord, sourceCluster: string): RecordHeaders {
+  const headers: RecordHeaders = { ...record.headers };
   const add = (name: string, text: string) => {
     const value = Buffer.from(text);
     const existing = headers[name];

@@ -20,9 +20,27 @@
  * await sink.write(replicaMessages); // { written: n, duplicates: 0, rejected: [] }
  */
 import { Partitioners, type CompressionTypes, type Message, type Producer, type ProducerConfig, type TopicMessages } from "kafkajs";
+import type { RecordHeaders } from "../engine/record.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { PartitionGuard } from "../kafka/topics.ts";
-import type { ReplicaMessage } from "../processors/replicate.ts";
+import { errorMessage } from "../errors.ts";
+import { isRetriableKafkaError } from "../kafka/errors.ts";
+
+/**
+ * One message for a Kafka sink. Each names its own topic, so one chunk's
+ * items may go to several topics (a job's processed, errors and summary
+ * topics) in one write, or in one transaction.
+ */
+export interface KafkaOutput {
+  topic: string;
+  /** Absent: the producer's partitioner chooses by key. */
+  partition?: number;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers: RecordHeaders;
+  /** Milliseconds since the epoch; absent: the broker's time of append. */
+  timestamp?: string;
+}
 
 /**
  * Producer settings for replication. kafkajs' idempotent producer needs
@@ -54,12 +72,12 @@ export interface KafkaSinkOptions {
   partitions?: PartitionGuard;
 }
 
-export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
+export function kafkaSink(options: KafkaSinkOptions): Sink<KafkaOutput> {
   // Messages acknowledged by an attempt that then failed: the engine retries
   // the same items, and these need not go out again.
-  let acknowledged: WeakSet<ReplicaMessage> | undefined;
+  let acknowledged: WeakSet<KafkaOutput> | undefined;
 
-  const send = async (messages: ReplicaMessage[]) => {
+  const send = async (messages: KafkaOutput[]) => {
     await options.producer.sendBatch({
       acks: -1,
       compression: options.compression,
@@ -69,7 +87,7 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
   };
 
   /** Sends `indices` of `items`; a too-large refusal is split until the one message is found. */
-  const sendGroup = async (items: ReplicaMessage[], indices: number[], result: SinkResult, done: ReplicaMessage[]) => {
+  const sendGroup = async (items: KafkaOutput[], indices: number[], result: SinkResult, done: KafkaOutput[]) => {
     try {
       await send(indices.map((i) => items[i]!));
       for (const i of indices) done.push(items[i]!);
@@ -105,16 +123,16 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
         pending = pending.filter((i) => !seen.has(items[i]!));
         result.written += items.length - pending.length;
       }
-      const done: ReplicaMessage[] = [];
+      const done: KafkaOutput[] = [];
       try {
         for (const group of splitByBytes(items, pending, options.maxBatchBytes)) await sendGroup(items, group, result, done);
       } catch (error) {
-        if (isTransient(error)) {
+        if (isRetriableKafkaError(error)) {
           acknowledged ??= new WeakSet();
           for (const item of done) acknowledged.add(item);
-          throw new TransientSinkError(`${options.name}: ${(error as Error).message}`, { cause: error });
+          throw new TransientSinkError(`${options.name}: ${errorMessage(error)}`, { cause: error });
         }
-        throw new Error(`${options.name} refused a batch: ${(error as Error).message}`, { cause: error });
+        throw new Error(`${options.name} refused a batch: ${errorMessage(error)}`, { cause: error });
       }
       return result;
     },
@@ -128,21 +146,21 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<ReplicaMessage> {
  * Kafka's v2 record format, so a chunk that came in one fetch usually goes out
  * in one request.
  */
-export function splitByBytes(items: ReplicaMessage[], indices: number[], maxBytes: number): number[][] {
+export function splitByBytes(items: KafkaOutput[], indices: number[], maxBytes: number): number[][] {
   const groups: number[][] = [];
   let group: number[] = [];
   let bytes = BATCH_OVERHEAD;
   let firstTimestamp = 0;
   for (const i of indices) {
     const item = items[i]!;
-    let size = recordBytes(item, group.length ? Number(item.timestamp) - firstTimestamp : 0, group.length);
+    let size = recordBytes(item, group.length ? Number(item.timestamp ?? 0) - firstTimestamp : 0, group.length);
     if (group.length > 0 && bytes + size > maxBytes) {
       groups.push(group);
       group = [];
       bytes = BATCH_OVERHEAD;
       size = recordBytes(item, 0, 0);
     }
-    if (group.length === 0) firstTimestamp = Number(item.timestamp);
+    if (group.length === 0) firstTimestamp = Number(item.timestamp ?? 0);
     group.push(i);
     bytes += size;
   }
@@ -151,12 +169,12 @@ export function splitByBytes(items: ReplicaMessage[], indices: number[], maxByte
 }
 
 /** A message's size in an uncompressed record batch on its own (for messages). */
-export function estimateBytes(message: ReplicaMessage): number {
+export function estimateBytes(message: KafkaOutput): number {
   return BATCH_OVERHEAD + recordBytes(message, 0, 0);
 }
 
 /** Size of one record in Kafka's v2 format, given its timestamp and offset deltas in the batch. */
-function recordBytes(message: ReplicaMessage, timestampDelta: number, offsetDelta: number): number {
+function recordBytes(message: KafkaOutput, timestampDelta: number, offsetDelta: number): number {
   let body = 1 + varintBytes(timestampDelta) + varintBytes(offsetDelta) + fieldBytes(message.key) + fieldBytes(message.value);
   let count = 0;
   for (const name in message.headers) {
@@ -197,7 +215,7 @@ function varintBytes(n: number): number {
 
 /** Messages grouped by their topic, for producer.sendBatch or a transaction's sendBatch. */
 /** The highest explicit partition per topic, checked before anything is sent. */
-async function checkPartitions(items: ReplicaMessage[], guard: PartitionGuard): Promise<void> {
+async function checkPartitions(items: KafkaOutput[], guard: PartitionGuard): Promise<void> {
   const highest = new Map<string, number>();
   for (const item of items) {
     if (item.partition !== undefined && item.partition > (highest.get(item.topic) ?? -1)) highest.set(item.topic, item.partition);
@@ -211,12 +229,7 @@ export function byTopic(messages: (Message & { topic: string })[]): TopicMessage
     let list = topics.get(m.topic);
     if (!list) topics.set(m.topic, (list = []));
     // Straight through: kafkajs reads key, value, headers, timestamp and partition; the Buffers are not copied.
-    list.push(m);
+    list.push(m as Message);
   }
   return [...topics].map(([topic, list]) => ({ topic, messages: list }));
-}
-
-function isTransient(error: unknown): boolean {
-  const e = error as { retriable?: boolean; name?: string };
-  return e?.retriable === true || e?.name === "KafkaJSNumberOfRetriesExceeded" || e?.name === "KafkaJSRequestTimeoutError";
 }

@@ -1,15 +1,20 @@
 /**
- * The input side of a pipeline: a kafkajs consumer in a group, plus what the
- * engine needs around it: resolving topics, resetting a group to the start,
- * knowing which partitions this member owns, committing, and measuring lag
- * against the broker's view of the group.
+ * A Kafka consumer group as a pipeline {@link Source}: resolves topics,
+ * optionally resets the group to the start, hands the engine batches of
+ * {@link SourceRecord}s, commits, and measures lag against the broker's view
+ * of the group. kafkajs stays behind this file; the engine sees only Source.
+ *
+ * Reads with isolation read_committed, so aborted transactions never reach a
+ * pipeline.
  *
  * @example
  * const source = await openKafkaSource({ kafka, groupId: "g", topics: ["logins"], resetToEarliest: false, log });
- * await source.commit("logins", 0, "1234"); // next offset to read
+ * await source.commit({ topic: "logins", partition: 0, offset: "1234" }); // next offset to read
  * const lag = await source.lag();
  */
-import type { Admin, Consumer, Kafka } from "kafkajs";
+import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
+import type { SourceRecord } from "../engine/record.ts";
+import type { Assignment, BatchHandler, Source } from "../engine/source.ts";
 import { topicLag, type TopicLag } from "../kafka/lag.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -25,18 +30,17 @@ export interface KafkaSourceOptions {
   maxWaitMs?: number;
   /** How long a silent member keeps its partitions (the broker allows 6 s and up); 30 s by default. */
   sessionTimeoutMs?: number;
+  /** Names the source in logs, e.g. "kafka [local_kafka]". */
+  name?: string;
 }
 
-export interface KafkaSource {
+/**
+ * The Kafka source; `consumer` is for jobs that drive a consumer group
+ * themselves (process-events' own transactional loop). The engine sees only
+ * {@link Source}.
+ */
+export interface KafkaSource extends Source {
   readonly consumer: Consumer;
-  readonly groupId: string;
-  readonly topics: string[];
-  /** Partitions this member owns, by topic; undefined until the group is joined. */
-  assignment(): Record<string, number[]> | undefined;
-  commit(topic: string, partition: number, nextOffset: string): Promise<void>;
-  /** Total lag from the broker's committed and end offsets, of this member's partitions or of all. */
-  lag(onlyAssigned?: boolean): Promise<number>;
-  close(): Promise<void>;
 }
 
 export class TopicNotFoundError extends Error {
@@ -59,24 +63,74 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     });
-    let assigned: Record<string, number[]> | undefined;
+    const connected = consumer;
+    let assigned: Assignment | undefined;
+    let epoch = 0;
+    const assignmentListeners: ((assignment: Assignment) => void)[] = [];
+    consumer.on(consumer.events.REBALANCING, () => {
+      epoch++;
+      assigned = undefined;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      epoch++;
       assigned = event.payload.memberAssignment;
       log.info("joined group", { group: groupId, assignment: describeAssignment(assigned) });
+      for (const listener of assignmentListeners) listener(assigned);
     });
     await consumer.connect();
     // A group with no committed offset starts at the earliest, as Kafka
     // Connect sinks and MirrorMaker 2 do, so a first run never skips data.
     await consumer.subscribe({ topics, fromBeginning: true });
-    const connected = consumer;
 
     return {
       consumer: connected,
+      name: options.name ?? "kafka",
       groupId,
       topics,
       assignment: () => assigned,
-      async commit(topic, partition, nextOffset) {
-        await connected.commitOffsets([{ topic, partition, offset: nextOffset }]);
+      epoch: () => epoch,
+      async run(handler: BatchHandler) {
+        // kafkajs skips eachBatch for a fetch holding only transaction markers
+        // or aborted records; an empty batch lets the engine commit past them.
+        connected.on(connected.events.START_BATCH_PROCESS, ({ payload }) => {
+          if (payload.batchSize > 0) return;
+          void handler({
+            topic: payload.topic,
+            partition: payload.partition,
+            records: [],
+            nextOffset: nextAfter(payload.lastOffset),
+            epoch,
+            heartbeat: async () => {},
+            isActive: () => true,
+          });
+        });
+        await connected.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            const records = batch.messages.map((m) => toSourceRecord(batch.topic, batch.partition, m));
+            const taken = await handler({
+              topic: batch.topic,
+              partition: batch.partition,
+              records,
+              nextOffset: nextAfter(batch.lastOffset()),
+              epoch,
+              heartbeat,
+              isActive: () => isRunning() && !isStale(),
+            });
+            // The consumer's fetch position: what was not taken is fetched again.
+            if (taken > 0) resolveOffset(records[taken - 1]!.offset);
+          },
+        });
+      },
+      async commit({ topic, partition, offset }) {
+        await connected.commitOffsets([{ topic, partition, offset }]);
+      },
+      async committedOffset(topic, partition) {
+        const [fetched] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const offset = fetched?.partitions.find((p) => p.partition === partition)?.offset;
+        return offset === undefined || offset === "-1" ? undefined : offset;
       },
       async lag(onlyAssigned = false) {
         let total = 0;
@@ -87,9 +141,21 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
         }
         return total;
       },
+      onCrash(listener) {
+        connected.on(connected.events.CRASH, (event) => {
+          if (!event.payload.restart) listener(event.payload.error);
+        });
+      },
+      onAssignment(listener) {
+        assignmentListeners.push(listener);
+      },
+      stop: () => connected.stop(),
       async close() {
-        await connected.disconnect();
-        await admin.disconnect();
+        try {
+          await connected.disconnect();
+        } finally {
+          await admin.disconnect();
+        }
       },
     };
   } catch (error) {
@@ -97,6 +163,23 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
     await admin.disconnect().catch(() => {});
     throw error;
   }
+}
+
+function nextAfter(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+export function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
+    timestamp: message.timestamp,
+    size: (message.key?.length ?? 0) + (message.value?.length ?? 0),
+  };
 }
 
 async function resolveTopics(admin: Admin, wanted: string[] | RegExp): Promise<string[]> {
@@ -129,7 +212,7 @@ async function groupLag(admin: Admin, groupId: string, topics: string[]): Promis
   return topics.map((topic, i) => topicLag(topic, committed.find((c) => c.topic === topic)?.partitions ?? [], ends[i] ?? []));
 }
 
-function describeAssignment(assignment: Record<string, number[]>): string {
+function describeAssignment(assignment: Assignment): string {
   const parts = Object.entries(assignment).map(([topic, partitions]) => `${topic}[${partitions.join(",")}]`);
   return parts.length ? parts.join(" ") : "none";
 }

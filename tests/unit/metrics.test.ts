@@ -26,7 +26,7 @@ describe("pipelineMetrics", () => {
   test("counts committed chunks by outcome and topic, and times the writes", async () => {
     const registry = createToolRegistry({ tool: "kafka2mongo", processMetrics: false });
     const metrics = pipelineMetrics(registry, { tool: "kafka2mongo", sink: "mongodb", topics: ["a", "b"] });
-    const chunk = { partition: 0, records: 10, written: 7, duplicates: 1, deadLettered: 1, skipped: 1, bytes: 1000, writeMs: 20 };
+    const chunk = { partition: 0, records: 10, written: 7, duplicates: 1, deadLettered: 1, skipped: 1, bytes: 1000, writeMs: 20, latencyMs: 25 };
     metrics.chunkCommitted({ topic: "a", ...chunk });
     metrics.chunkCommitted({ topic: "a", ...chunk });
     metrics.chunkCommitted({ topic: "b", ...chunk });

@@ -1,0 +1,262 @@
+/**
+ * The engine's behavior with in-memory sources and sinks (no Kafka): commit
+ * order, retries, poison handling, --max-messages, rebalances, failed
+ * commits, draining, transactions and outage limits.
+ */
+import { describe, expect, test } from "bun:test";
+import { sleep } from "../../lib/backoff.ts";
+import { EngineEvents } from "../../lib/engine/events.ts";
+import { IncompleteCommitError, PoisonMessageError, runPipeline, SinkOutageError } from "../../lib/engine/pipeline.ts";
+import type { Processor } from "../../lib/engine/record.ts";
+import { TransientSinkError } from "../../lib/engine/sink.ts";
+import {
+  FakeDeadLetters,
+  FakeSink,
+  FakeSource,
+  FakeTransactionalSink,
+  records,
+  settings,
+  waitFor,
+  writeValues,
+} from "../helpers/fake-pipeline.ts";
+
+const FAST_RETRY = { initialMs: 1, maxMs: 5 };
+
+/** Offsets committed per partition, in commit order. */
+function commitsOf(source: FakeSource, partition = 0): number[] {
+  return source.commitLog.filter((c) => c.partition === partition).map((c) => Number(c.offset));
+}
+
+function deadAt(offsets: number[]): Processor<string> {
+  return (record) =>
+    offsets.includes(Number(record.offset)) ? { kind: "dead", reason: "bad record (test)", stage: "parse" } : writeValues(record);
+}
+
+describe("runPipeline with a fake source and sink", () => {
+  test("chunks finishing out of order are committed in offset order", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeSink();
+    // The first chunk is the slowest, so the second finishes first.
+    sink.before = async (_items, call) => sleep(call === 0 ? 60 : 1);
+    const summary = await runPipeline({ source, sink, processor: writeValues, sinkConcurrency: 3, ...settings() });
+    expect(summary.stoppedBy).toBe("caught-up");
+    expect(summary.committed).toBe(9);
+    const commits = commitsOf(source);
+    expect(commits).toEqual([...commits].sort((a, b) => a - b));
+    expect(commits.at(-1)).toBe(9);
+    expect(sink.stored).toHaveLength(9);
+  });
+
+  test("transient sink failures are retried with the same items until durable", async () => {
+    const source = new FakeSource([records("t", 0, 6)]);
+    const sink = new FakeSink();
+    sink.before = async (_items, call) => {
+      if (call < 2) throw new TransientSinkError("down (test)");
+    };
+    const events = new EngineEvents();
+    const retries: number[] = [];
+    events.on("retry", (e) => retries.push(e.attempt));
+    const summary = await runPipeline({ source, sink, processor: writeValues, sinkConcurrency: 1, retry: FAST_RETRY, events, ...settings() });
+    expect(summary.committed).toBe(6);
+    expect(sink.stored).toEqual(records("t", 0, 6).map((r) => r.value!.toString()));
+    expect(retries).toEqual([1, 2]);
+    expect(sink.calls[0]!.items).toEqual(sink.calls[2]!.items);
+  });
+
+  test("a poison record under 'stop' ends the run with nothing committed from it on", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeSink();
+    const summary = await runPipeline({ source, sink, processor: deadAt([4]), sinkConcurrency: 1, ...settings({ onError: "stop" }) });
+    expect(summary.stoppedBy).toBe("error");
+    expect(summary.error).toBeInstanceOf(PoisonMessageError);
+    expect(summary.error!.message).toContain("t/0@4");
+    expect(source.committed.get("t/0")).toBe(4);
+    expect(summary.committed).toBe(4);
+  });
+
+  test("a poison record under 'dlq' is dead-lettered and the run goes on", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeSink();
+    sink.refuse = (item) => (item.endsWith("/7") ? "too large (test)" : undefined);
+    const deadLetters = new FakeDeadLetters();
+    const summary = await runPipeline({ source, sink, deadLetters, processor: deadAt([4]), ...settings({ onError: "dlq" }) });
+    expect(summary.committed).toBe(9);
+    expect(summary.deadLettered).toBe(2);
+    expect(deadLetters.letters.map((l) => [l.record.offset, l.stage])).toEqual([
+      ["4", "parse"],
+      ["7", "sink"],
+    ]);
+    expect(source.committed.get("t/0")).toBe(9);
+  });
+
+  test("--max-messages commits exactly N and stops", async () => {
+    const source = new FakeSource([records("t", 0, 20)]);
+    const sink = new FakeSink();
+    const summary = await runPipeline({ source, sink, processor: writeValues, ...settings({ untilCaughtUp: false, maxMessages: 7 }) });
+    expect(summary.stoppedBy).toBe("max-messages");
+    expect(summary.committed).toBe(7);
+    expect(summary.consumed).toBe(7);
+    expect(source.committed.get("t/0")).toBe(7);
+    expect(sink.stored).toHaveLength(7);
+  });
+
+  test("a failed commit is not counted as committed; --max-messages fails unless N were committed (issue 9, 4g)", async () => {
+    const source = new FakeSource([records("t", 0, 20)]);
+    source.failCommit = () => true;
+    const sink = new FakeSink();
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: FAST_RETRY,
+      ...settings({ untilCaughtUp: false, maxMessages: 5 }),
+    });
+    expect(summary.committed).toBe(0);
+    expect(summary.stoppedBy).toBe("error");
+    expect(summary.error).toBeInstanceOf(IncompleteCommitError);
+  });
+
+  test("a commit that fails once is covered by the next commit of its partition", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    let failures = 0;
+    source.failCommit = () => failures++ === 0;
+    const sink = new FakeSink();
+    const summary = await runPipeline({ source, sink, processor: writeValues, sinkConcurrency: 1, ...settings() });
+    expect(summary.committed).toBe(9);
+    expect(source.committed.get("t/0")).toBe(9);
+  });
+
+  test("a chunk being written when its partition is revoked is not committed by this member (issue 9, 4h)", async () => {
+    const source = new FakeSource([records("t", 0, 6), records("t", 1, 6)]);
+    const sink = new FakeSink();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    sink.before = async (items) => {
+      if (items[0] === "t/0/0") await released;
+    };
+    const stop = new AbortController();
+    const running = runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      sinkConcurrency: 2,
+      ...settings({ untilCaughtUp: false, signal: stop.signal }),
+    });
+    await waitFor("the first chunk of t/0 to reach the sink", () => sink.calls.some((c) => c.items[0] === "t/0/0"));
+    source.rebalance([{ topic: "t", partition: 1 }]);
+    release();
+    await waitFor("t/1 to be committed to its end", () => source.committed.get("t/1") === 6);
+    stop.abort();
+    const summary = await running;
+    expect(commitsOf(source, 0)).toEqual([]);
+    expect(source.committed.get("t/0")).toBeUndefined();
+    expect(summary.committed).toBe(6);
+  });
+
+  test("chunks still queued for a revoked partition are not committed (issue 9, 4h)", async () => {
+    const source = new FakeSource([records("t", 0, 30)]);
+    const sink = new FakeSink();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    sink.before = async () => released;
+    const stop = new AbortController();
+    const running = runPipeline({ source, sink, processor: writeValues, sinkConcurrency: 1, ...settings({ untilCaughtUp: false, signal: stop.signal }) });
+    await waitFor("chunks to queue up behind the blocked write", () => sink.calls.length === 1);
+    await sleep(20);
+    source.rebalance([]);
+    release();
+    await sleep(50);
+    stop.abort();
+    const summary = await running;
+    expect(source.commitLog).toEqual([]);
+    expect(summary.committed).toBe(0);
+  });
+
+  test("a signal stops consuming, drains what was consumed, commits it, and stops", async () => {
+    const source = new FakeSource([records("t", 0, 30)]);
+    const sink = new FakeSink();
+    const stop = new AbortController();
+    sink.before = async (_items, call) => {
+      if (call === 0) {
+        stop.abort();
+        await sleep(30);
+      }
+    };
+    const summary = await runPipeline({ source, sink, processor: writeValues, sinkConcurrency: 1, ...settings({ untilCaughtUp: false, signal: stop.signal }) });
+    expect(summary.stoppedBy).toBe("signal");
+    expect(summary.committed).toBeGreaterThanOrEqual(3);
+    expect(summary.committed).toBeLessThan(30);
+    expect(summary.committed).toBe(summary.consumed);
+    expect(source.committed.get("t/0")).toBe(summary.committed);
+    expect(sink.stored).toHaveLength(summary.committed);
+  });
+
+  test("an outage longer than --max-outage ends the run with nothing uncommitted counted", async () => {
+    const source = new FakeSource([records("t", 0, 6)]);
+    const sink = new FakeSink();
+    sink.before = async () => {
+      throw new TransientSinkError("down (test)");
+    };
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: FAST_RETRY,
+      ...settings({ maxOutageMs: 50 }),
+    });
+    expect(summary.stoppedBy).toBe("error");
+    expect(summary.error).toBeInstanceOf(SinkOutageError);
+    expect(summary.committed).toBe(0);
+    expect(source.commitLog).toEqual([]);
+  });
+
+  test("events report committed chunks with counts, bytes and latency", async () => {
+    const source = new FakeSource([records("t", 0, 7)]);
+    const events = new EngineEvents();
+    const committed: { records: number; bytes: number; latencyMs: number }[] = [];
+    events.on("chunk.committed", (e) => committed.push(e));
+    const commits: string[] = [];
+    events.on("commit", (e) => commits.push(e.offset));
+    await runPipeline({ source, sink: new FakeSink(), processor: writeValues, events, sinkConcurrency: 1, ...settings() });
+    expect(committed.map((c) => c.records)).toEqual([3, 3, 1]);
+    expect(committed.every((c) => c.bytes === c.records * 10 && c.latencyMs >= 0)).toBe(true);
+    expect(commits).toEqual(["3", "6", "7"]);
+  });
+});
+
+describe("runPipeline with the transaction strategy", () => {
+  test("an aborted transaction is retried; a reader of committed data sees every item once", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeTransactionalSink(source);
+    sink.midTransaction = async (_items, call) => {
+      if (call === 1) throw new TransientSinkError("broker went away mid-transaction (test)");
+    };
+    const summary = await runPipeline({ source, sink, processor: writeValues, retry: FAST_RETRY, commitStrategy: "transaction", ...settings() });
+    expect(summary.committed).toBe(9);
+    expect(sink.aborted).toBe(1);
+    expect(sink.committed).toEqual(records("t", 0, 9).map((r) => r.value!.toString()));
+    expect(source.committed.get("t/0")).toBe(9);
+    expect(source.commitLog).toEqual([]);
+    expect(sink.claims).toEqual(["t/0"]);
+  });
+
+  test("records a previous owner committed are dropped after claiming the partition", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeTransactionalSink(source);
+    // A fenced member's last transaction committed up to 4 after this member fetched from 0.
+    sink.claim = async () => void source.committed.set("t/0", 4);
+    const summary = await runPipeline({ source, sink, processor: writeValues, commitStrategy: "transaction", ...settings() });
+    expect(sink.committed).toEqual(records("t", 0, 9, 0).slice(4).map((r) => r.value!.toString()));
+    expect(summary.committed).toBe(5);
+  });
+
+  test("a poison record under 'stop' aborts its chunk's transaction", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeTransactionalSink(source);
+    const summary = await runPipeline({ source, sink, processor: deadAt([4]), commitStrategy: "transaction", ...settings({ onError: "stop" }) });
+    expect(summary.error).toBeInstanceOf(PoisonMessageError);
+    expect(sink.committed).toEqual(["t/0/0", "t/0/1", "t/0/2"]);
+    expect(source.committed.get("t/0")).toBe(3);
+    expect(summary.committed).toBe(3);
+  });
+});
