@@ -35,6 +35,7 @@ import { processChunk, type Chunk } from "./chunk.ts";
 import { Committer, PoisonMessageError } from "./committer.ts";
 import type { DeadLetterTopic } from "./dead-letter.ts";
 import { EngineEvents } from "./events.ts";
+import { DEFAULT_PAUSE_POLICY, partitionPauser, type PausePolicy } from "./partition-pauser.ts";
 import { nextOffset, type Processor, type SourceRecord } from "./record.ts";
 import { retryTransient, type RetryContext } from "./retry.ts";
 import type { Sink, TransactionalSink } from "./sink.ts";
@@ -88,6 +89,8 @@ export interface RunSettings {
   maxQueuedChunks?: number;
   /** ...and bytes of their records; both bound memory. */
   maxQueuedBytes?: number;
+  /** Pausing of partitions whose writes keep failing; false: never pause. Default DEFAULT_PAUSE_POLICY. */
+  pausePolicy?: PausePolicy | false;
 }
 
 export type StopReason = "caught-up" | "max-messages" | "signal" | "error";
@@ -166,7 +169,18 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     stopping: () => stopReason === "signal" || stopReason === "error",
     signal: stopController.signal,
   };
-  const write = chunkWriter({ sink: options.sink, deadLetters: options.deadLetters, onError: options.onError, strategy, source, retry, log, events });
+  const pauser = options.pausePolicy === false ? undefined : partitionPauser(options.pausePolicy ?? DEFAULT_PAUSE_POLICY, { source, log, events });
+  const write = chunkWriter({
+    sink: options.sink,
+    deadLetters: options.deadLetters,
+    onError: options.onError,
+    strategy,
+    source,
+    retry,
+    log,
+    events,
+    onChunkFailure: pauser && ((topic, partition) => pauser.failed(topic, partition)),
+  });
 
   /** Records still to consume under --max-messages: handed-back records are consumed again. */
   const budget = () => (options.maxMessages === undefined ? Infinity : options.maxMessages - (counts().consumed - counts().returned));
@@ -265,6 +279,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   await settling;
   await watching;
   options.signal.removeEventListener("abort", onAbort);
+  pauser?.close();
   await source.stop();
 
   if (strategy === "offsets" && committer.uncommitted > 0) {

@@ -31,6 +31,8 @@ export interface RetryContext {
   /** True once retrying is pointless (the run is stopping). */
   stopping: () => boolean;
   signal: AbortSignal;
+  /** Called at each transient failure (partition pausing counts them). */
+  onTransient?: () => void;
 }
 
 /** An outage outlasted the run's --max-outage. */
@@ -55,6 +57,7 @@ export async function retryTransient<R>(what: string, attempt: () => Promise<R>,
       const transient = isTransient(error);
       context.events.emit("sink.error", { sink: context.sink, what, transient, error: errorMessage(error) });
       if (!transient) throw error;
+      context.onTransient?.();
       if (context.stopping()) return undefined;
       outageStarted ??= performance.now();
       const outageMs = performance.now() - outageStarted;

@@ -68,6 +68,9 @@ export interface Source {
   onCrash(listener: (error: Error) => void): void;
   /** Called after every (re)assignment. */
   onAssignment(listener: (assignment: Assignment) => void): void;
+  /** Stops fetching a partition until resumed; what was fetched is still handled. */
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
   /** Stops fetching; a batch handler in progress sees isActive() false. */
   stop(): Promise<void>;
   close(): Promise<void>;

@@ -57,6 +57,14 @@ export interface WriterOptions<T> {
   retry: RetryContext;
   log: Logger;
   events: EngineEvents;
+  /** Told of each transient failure of a chunk's write (partition pausing). */
+  onChunkFailure?: (topic: string, partition: number) => void;
+}
+
+/** The retry context for one chunk's writes, counting its failures against its partition. */
+function chunkRetry<T>(options: WriterOptions<T>, chunk: Chunk<T>): RetryContext {
+  const onFailure = options.onChunkFailure;
+  return onFailure ? { ...options.retry, onTransient: () => onFailure(chunk.topic, chunk.partition) } : options.retry;
 }
 
 export function chunkWriter<T>(options: WriterOptions<T>): (chunk: Chunk<T>) => Promise<WriteOutcome<T>> {
@@ -75,7 +83,7 @@ function offsetsWriter<T>(options: WriterOptions<T>, sink: Sink<T>): (chunk: Chu
     const started = performance.now();
     const items = chunk.writes.map((w) => w.item);
     const result = items.length
-      ? await retryTransient(`write to ${sink.name}`, () => timedWrite(options, items.length, () => sink.write(items)), options.retry)
+      ? await retryTransient(`write to ${sink.name}`, () => timedWrite(options, items.length, () => sink.write(items)), chunkRetry(options, chunk))
       : { written: 0, duplicates: 0, rejected: [] };
     if (result === undefined) return { kind: "stopped" };
     checkAccounted(sink.name, result, chunk.writes.length);
@@ -145,7 +153,7 @@ function transactionalWriter<T>(options: WriterOptions<T>, sink: TransactionalSi
               for (const r of sent.rejected) sentRejected.add(r.index);
             }),
           ),
-        options.retry,
+        chunkRetry(options, chunk),
       );
       if (result === undefined) return { kind: "stopped" };
       checkAccounted(sink.name, result, items.length);

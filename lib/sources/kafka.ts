@@ -149,6 +149,8 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
       onAssignment(listener) {
         assignmentListeners.push(listener);
       },
+      pause: (topic, partition) => connected.pause([{ topic, partitions: [partition] }]),
+      resume: (topic, partition) => connected.resume([{ topic, partitions: [partition] }]),
       stop: () => connected.stop(),
       async close() {
         try {

@@ -80,7 +80,7 @@ export class FakeSource implements Source {
         let delivered = false;
         for (const [k, list] of this.partitions) {
           if (!this.running) break;
-          if (!this.owned.has(k)) continue;
+          if (!this.owned.has(k) || this.paused.has(k)) continue;
           const position = this.positions.get(k) ?? this.committed.get(k) ?? 0;
           if (position >= list.length) continue;
           const epoch = this.currentEpoch;
@@ -139,6 +139,17 @@ export class FakeSource implements Source {
     this.owned = new Set(keep.map((p) => key(p.topic, p.partition)));
     this.positions.clear();
     for (const listener of this.assignmentListeners) listener(this.assignment());
+  }
+
+  /** Partitions paused now, as "topic/partition". */
+  readonly paused = new Set<string>();
+
+  pause(topic: string, partition: number): void {
+    this.paused.add(key(topic, partition));
+  }
+
+  resume(topic: string, partition: number): void {
+    this.paused.delete(key(topic, partition));
   }
 
   crash(error: Error): void {

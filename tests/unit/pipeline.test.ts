@@ -210,6 +210,38 @@ describe("runPipeline with a fake source and sink", () => {
     expect(source.commitLog).toEqual([]);
   });
 
+  test("a partition whose writes keep failing is paused while the others flow, then resumes", async () => {
+    const source = new FakeSource([records("t", 0, 6), records("t", 1, 30)]);
+    const sink = new FakeSink();
+    let t0Failures = 0;
+    sink.before = async (items) => {
+      if (items[0]!.startsWith("t/0/") && t0Failures < 4) {
+        t0Failures++;
+        throw new TransientSinkError("partition 0's leader is away (test)");
+      }
+    };
+    const events = new EngineEvents();
+    const paused: string[] = [];
+    events.on("partition.paused", (e) => paused.push(`${e.topic}/${e.partition}`));
+    let t1WhilePaused = 0;
+    events.on("chunk.committed", (e) => {
+      if (e.partition === 1 && source.paused.has("t/0")) t1WhilePaused += e.records;
+    });
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: { initialMs: 20, maxMs: 20 },
+      pausePolicy: { failures: 3, windowMs: 60_000, pauseMs: 150 },
+      events,
+      ...settings(),
+    });
+    expect(paused).toEqual(["t/0"]);
+    expect(t1WhilePaused).toBeGreaterThan(0);
+    expect(summary.committed).toBe(36);
+    expect(source.paused.size).toBe(0);
+  });
+
   test("events report committed chunks with counts, bytes and latency", async () => {
     const source = new FakeSource([records("t", 0, 7)]);
     const events = new EngineEvents();
