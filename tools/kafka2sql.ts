@@ -44,7 +44,6 @@ const spec = defineTool({
     },
     ...PIPELINE_OPTIONS,
     "dlq-topic": { type: "string", value: "T", description: "Dead-letter topic", defaultText: "<topic>.dlq" },
-    "on-error": { type: "string", value: "MODE", description: "dlq: dead-letter and go on; stop: exit 1 at the first bad message", defaultText: "dlq" },
   },
   examples: [
     "bun tools/kafka2sql.ts --topic logins --until-caught-up",
@@ -56,8 +55,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const run = pipelineRunFlags(flags);
-  const onError = flags.choice("on-error", ["dlq", "stop"] as const, "dlq");
+  const { fromBeginning, settings } = pipelineRunFlags(flags);
   const valueFormat = flags.choice("value-format", ["json", "text"] as const, "json");
   const table = tableSpec(flags.string("table", "processed_messages"), parseColumns(flags.string("columns")), valueFormat);
   if (table.typed.length && valueFormat === "text") throw new UsageError("--columns needs --value-format json");
@@ -71,7 +69,7 @@ await runTool(spec, async (flags, ctx) => {
 
   const where = `${describeSqlTarget(target)} ${table.name}`;
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
-  ctx.log.info("starting", { topic, group: groupId, target: where, on_error: onError, columns: table.typed.length });
+  ctx.log.info("starting", { topic, group: groupId, target: where, on_error: settings.onError, columns: table.typed.length });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToSql } = await import("../lib/jobs/kafka-to-sql.ts");
   const summary = await kafkaToSql({
@@ -81,10 +79,8 @@ await runTool(spec, async (flags, ctx) => {
     topic,
     groupId,
     dlqTopic: flags.string("dlq-topic") ?? `${topic}.dlq`,
-    onError,
-    ...run,
-    log: ctx.log,
-    signal: ctx.signal,
+    fromBeginning,
+    run: { ...settings, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: target.kind, topics: [topic] }),
   }).finally(() => metrics.close());
   reportSummary(summary, { log: ctx.log, json: flags.bool("json"), written: "inserted", extra: { table: where } });

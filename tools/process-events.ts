@@ -58,13 +58,13 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const run = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
+  const { fromBeginning, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
   const delivery = flags.choice("delivery", ["exactly-once", "at-least-once"] as const, "exactly-once");
   const sessionTimeoutMs = flags.int("session-timeout-ms", 30_000, { min: 6_000, max: 300_000 });
   const pipeline = loadPipelineFile(flags.string("pipeline", DEFAULT_PIPELINE));
   const steps = buildEventSteps(pipeline, { env: process.env });
   const summaryEvery = flags.int("summary-every", pipeline.summary.every, { min: 1 });
-  const orNone = (name: string, fallback: string | null) => {
+  const orNone = (name: "filtered-topic" | "summary-topic", fallback: string | null) => {
     const value = flags.string(name);
     if (value === undefined) return fallback;
     if (value.trim() === "") throw new UsageError(`--${name} must not be empty (use 'none' for no such output)`);
@@ -86,7 +86,11 @@ await runTool(spec, async (flags, ctx) => {
   ctx.log.info("starting", { pipeline: pipeline.file, in: inputTopic, ...outputs, group: groupId, delivery, kafka: kafka.name, to_kafka: toKafka.name });
   const { processEvents } = await import("../lib/jobs/process-events.ts");
   const summary = await processEvents({
-    ...run,
+    fromBeginning,
+    batchSize: settings.batchSize,
+    maxMessages: settings.maxMessages,
+    untilCaughtUp: settings.untilCaughtUp,
+    logInterval: settings.logInterval,
     kafka,
     toKafka,
     inputTopic,

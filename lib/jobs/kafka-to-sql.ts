@@ -5,22 +5,28 @@
  *
  * @example
  * const summary = await kafkaToSql({ kafka, target, table, topic: "logins", groupId: "g",
- *   dlqTopic: "logins.dlq", onError: "dlq", batchSize: 500, logInterval: 1000,
- *   untilCaughtUp: true, fromBeginning: false, log, signal });
+ *   dlqTopic: "logins.dlq", fromBeginning: false,
+ *   run: { onError: "dlq", batchSize: 500, logInterval: 1000, untilCaughtUp: true, log, signal } });
  */
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { describeSqlTarget, type SqlSection } from "../config/sql-section.ts";
 import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
-import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import { runPipeline, runSettings, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
+import type { EngineEvents } from "../engine/events.ts";
+import { runPipeline, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import type { Sink } from "../engine/sink.ts";
+import type { Source } from "../engine/source.ts";
+import { errorMessage } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { sqlRowProcessor, type SqlRow } from "../processors/sql-row.ts";
 import { openPostgresSink, PostgresSchemaError } from "../sinks/postgres.ts";
 import { openSqliteSink } from "../sinks/sqlite.ts";
+import { openKafkaSource } from "../sources/kafka.ts";
 import type { TableSpec } from "../sql/table.ts";
 
-export interface KafkaToSqlOptions extends RunSettings {
+export interface KafkaToSqlOptions {
+  run: RunSettings;
+  /** Instrumentation (metrics); see lib/engine/events.ts. */
+  events?: EngineEvents;
   kafka: KafkaSection;
   target: SqlSection;
   table: TableSpec;
@@ -31,10 +37,10 @@ export interface KafkaToSqlOptions extends RunSettings {
 }
 
 export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSummary> {
-  const { log } = options;
+  const { log } = options.run;
   const sink = await openSqlSink(options.target, options.table);
   const kafka = createKafka(options.kafka, log);
-  let source: KafkaSource | undefined;
+  let source: Source | undefined;
   let deadLetters: DeadLetterTopic | undefined;
   try {
     source = await openKafkaSource({
@@ -43,19 +49,22 @@ export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSu
       topics: [options.topic],
       resetToEarliest: options.fromBeginning,
       log,
+      name: `kafka [${options.kafka.name}]`,
     });
-    if (options.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
+    if (options.run.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);
     return await runPipeline({
       source,
       processor: sqlRowProcessor({ table: options.table, consumerGroup: options.groupId }),
       sink,
       deadLetters,
-      ...runSettings(options),
+      events: options.events,
+      ...options.run,
     });
   } finally {
-    await source?.close().catch((e) => log.warn("closing the consumer failed", { error: String(e) }));
-    await deadLetters?.close().catch(() => {});
-    await sink.close().catch((e) => log.warn("closing the database failed", { error: String(e) }));
+    const closeFailed = (what: string) => (error: unknown) => log.warn(`closing ${what} failed`, { error: errorMessage(error) });
+    await source?.close().catch(closeFailed("the consumer"));
+    await deadLetters?.close().catch(closeFailed("the dead-letter producer"));
+    await sink.close().catch(closeFailed("the database"));
   }
 }
 

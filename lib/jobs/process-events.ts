@@ -33,9 +33,10 @@
  */
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
-import { openKafkaSource, type KafkaSource } from "../engine/kafka-source.ts";
-import type { ChunkInfo, StopReason } from "../engine/pipeline.ts";
-import { nextOffset, recordRef, toSourceRecord } from "../engine/record.ts";
+import { openKafkaSource, toSourceRecord, type KafkaSource } from "../sources/kafka.ts";
+import type { EngineEvents } from "../engine/events.ts";
+import type { StopReason } from "../engine/pipeline.ts";
+import { nextOffset, recordRef } from "../engine/record.ts";
 import { sleep } from "../backoff.ts";
 import { UsageError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
@@ -71,10 +72,10 @@ export interface ProcessEventsOptions {
   log: Logger;
   signal: AbortSignal;
   /**
-   * Instrumentation: called after each committed chunk, in the engine's terms:
+   * Instrumentation: "chunk.committed" after each committed chunk, in the engine's terms:
    * processed events are written, errors dead-lettered (the errors topic), filtered skipped.
    */
-  onChunk?: (info: ChunkInfo) => void;
+  events?: EngineEvents;
 }
 
 export interface ProcessEventsSummary {
@@ -364,7 +365,7 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
           counts.errors += chunk.errors;
           counts.summaries += chunk.summaries;
           progress.record(slice.length, chunk.bytes);
-          options.onChunk?.({
+          options.events?.emit("chunk.committed", {
             topic,
             partition,
             records: slice.length,
@@ -374,6 +375,7 @@ async function run(options: ProcessEventsOptions, source: KafkaSource, clients: 
             skipped: chunk.filtered,
             bytes: chunk.bytes,
             writeMs: performance.now() - writeStarted,
+            latencyMs: performance.now() - writeStarted,
           });
           if (options.maxMessages !== undefined && counts.committed >= options.maxMessages) {
             stop("max-messages");
