@@ -10,8 +10,8 @@ import { COMPRESSION_NAMES } from "../lib/kafka/compression-names.ts";
 import { reportSummary } from "../lib/engine/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { errorMessage, UsageError } from "../lib/errors.ts";
-import { destinationNaming } from "../lib/processors/replicate.ts";
 import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
+import { defaultDeadLetterTopic, destinationNaming } from "../lib/kafka/replication-rules.ts";
 
 const DEFAULT_BATCH_SIZE = 2000;
 
@@ -113,7 +113,7 @@ await runTool(spec, async (flags, ctx) => {
   const destinationTopic = destinationNaming(topics, { destTopic: flags.string("dest-topic"), prefix: flags.string("prefix") });
   const groupId = flags.string("group") ?? from.defaultGroupId;
   if (!groupId) throw new UsageError(`--group is required ([${from.name}] has no default_consumer_group_id)`);
-  const dlqTopic = flags.string("dlq-topic") ?? (Array.isArray(topics) && topics.length === 1 ? `${topics[0]}.dlq` : "kafka2kafka.dlq");
+  const dlqTopic = flags.string("dlq-topic") ?? defaultDeadLetterTopic(topics);
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", {

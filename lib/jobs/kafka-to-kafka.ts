@@ -32,7 +32,8 @@ import { errorMessage, UsageError } from "../errors.ts";
 import { createKafka, describeKafka } from "../kafka/client.ts";
 import { destinationPartitionGuard, prepareDestinationTopics, type TopicPair } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
-import { replicateProcessor, selfReplications, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
+import { excluding, refuseDeadLetterSource, refuseSelfReplication } from "../kafka/replication-rules.ts";
+import { replicateProcessor, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
@@ -94,7 +95,8 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       );
     }
     // Named topics are checked before the group is touched; a pattern once it is resolved.
-    if (Array.isArray(options.topics)) refuseSelfReplication(options.topics, options, sourceCluster, sameCluster);
+    const clusters = { from: options.from.name, to: options.to.name, clusterId: sourceCluster, sameCluster };
+    if (Array.isArray(options.topics)) refuseSelfReplication(options.topics, options.destinationTopic, clusters);
 
     const topics = options.topics instanceof RegExp && options.run.onError === "dlq" && options.dlqTopic
       ? excluding(options.topics, options.dlqTopic)
@@ -108,10 +110,8 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       name: `kafka [${options.from.name}]`,
     });
     const pairs = source.topics.map((topic) => ({ source: topic, destination: options.destinationTopic(topic) }));
-    refuseSelfReplication(source.topics, options, sourceCluster, sameCluster);
-    if (options.run.onError === "dlq" && pairs.some((p) => p.source === options.dlqTopic)) {
-      throw new UsageError(`the dead-letter topic '${options.dlqTopic}' is also a source topic; choose another --dlq-topic`);
-    }
+    refuseSelfReplication(source.topics, options.destinationTopic, clusters);
+    if (options.run.onError === "dlq") refuseDeadLetterSource(source.topics, options.dlqTopic);
 
     const plan = await prepareDestinationTopics({
       source: sourceAdmin,
@@ -189,21 +189,6 @@ async function connect(admin: Admin, section: KafkaSection, side: "source" | "de
   }
 }
 
-function refuseSelfReplication(topics: string[], options: KafkaToKafkaOptions, clusterId: string, sameCluster: boolean): void {
-  const onItself = selfReplications(topics, options.destinationTopic, sameCluster);
-  if (onItself.length) {
-    throw new UsageError(
-      `--from [${options.from.name}] and --to [${options.to.name}] are the same cluster (${clusterId}): ` +
-        `topic '${onItself[0]}' would be copied onto itself; name the copies with --prefix or --dest-topic`,
-    );
-  }
-}
-
-/** The pattern, minus one exact topic name (the dead-letter topic must not be replicated). */
-export function excluding(pattern: RegExp, topic: string): RegExp {
-  const escaped = topic.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^(?!${escaped}$)[\\s\\S]*?(?:${pattern.source})`, pattern.flags.replace(/[gy]/g, ""));
-}
 
 /**
  * kafkajs warns on every start that a bounded retry count "may invalidate EoS

@@ -13,6 +13,7 @@
  */
 import { ConfigResourceTypes, type Admin } from "kafkajs";
 import type { Logger } from "../log/logger.ts";
+import { partitionShortfall } from "./replication-rules.ts";
 
 export interface EnsureTopicResult {
   created: boolean;
@@ -129,15 +130,13 @@ export async function prepareDestinationTopics(options: PrepareDestinationOption
 
   if (options.needPartitions) {
     for (const pair of present) {
-      const have = partitions.get(pair.destination) ?? 0;
-      const need = sourceCounts.get(pair.source) ?? 0;
-      if (have < need) {
-        throw new PartitionCountError(
-          `destination topic '${pair.destination}' on ${options.destinationName} has ${have} partition(s), fewer than the ${need} of ` +
-            `source topic '${pair.source}'; --partitioning preserve copies partition to partition ` +
-            `(add partitions to the destination, or use --partitioning key)`,
-        );
-      }
+      const shortfall = partitionShortfall({
+        ...pair,
+        destinationName: options.destinationName,
+        have: partitions.get(pair.destination) ?? 0,
+        need: sourceCounts.get(pair.source) ?? 0,
+      });
+      if (shortfall) throw new PartitionCountError(shortfall);
     }
   }
 
@@ -161,12 +160,10 @@ export async function prepareDestinationTopics(options: PrepareDestinationOption
     }
     // Created meanwhile by someone else: take what is there, and check it like any existing topic.
     const count = made ? numPartitions : ((await partitionCounts(destination, [pair.destination])).get(pair.destination) ?? 0);
-    if (options.needPartitions && count < numPartitions) {
-      throw new PartitionCountError(
-        `destination topic '${pair.destination}' on ${options.destinationName} was created meanwhile with ${count} partition(s), ` +
-          `fewer than the ${numPartitions} of source topic '${pair.source}'`,
-      );
-    }
+    const shortfall = options.needPartitions
+      ? partitionShortfall({ ...pair, destinationName: options.destinationName, have: count, need: numPartitions, createdMeanwhile: true })
+      : undefined;
+    if (shortfall) throw new PartitionCountError(shortfall);
     partitions.set(pair.destination, count);
   }
 

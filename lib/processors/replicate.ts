@@ -21,7 +21,7 @@
  * });
  * toReplica(record); // { kind: "write", item: { topic: "remote.logins", partition: 2, key, value, headers, timestamp } }
  */
-import { UsageError } from "../errors.ts";
+import { cameFrom, SOURCE_CLUSTER_HEADER } from "../kafka/replication-rules.ts";
 import type { Outcome, Processor, RecordHeaders, SourceRecord } from "../engine/record.ts";
 import type { KafkaOutput } from "../sinks/kafka.ts";
 
@@ -29,7 +29,7 @@ export type Partitioning = "preserve" | "key";
 
 /** Header names of a copy's provenance; the last three match the dead-letter headers. */
 export const PROVENANCE_HEADERS = {
-  cluster: "x-source-cluster",
+  cluster: SOURCE_CLUSTER_HEADER,
   topic: "x-source-topic",
   partition: "x-source-partition",
   offset: "x-source-offset",
@@ -73,14 +73,6 @@ export function replicate(record: SourceRecord, options: ReplicateOptions): Outc
   return { kind: "write", item: message };
 }
 
-/** True if any x-source-cluster value of the headers is `clusterId`. */
-export function cameFrom(headers: RecordHeaders, clusterId: string): boolean {
-  const value = headers[PROVENANCE_HEADERS.cluster];
-  if (value === undefined || value === null) return false;
-  const values = Array.isArray(value) ? value : [value];
-  return values.some((v) => v !== null && v !== undefined && v.toString() === clusterId);
-}
-
 function nullValuedHeader(headers: RecordHeaders): string | undefined {
   for (const name in headers) {
     const value: unknown = headers[name];
@@ -103,44 +95,4 @@ export function withProvenance(record: SourceRecord, sourceCluster: string): Rec
   add(PROVENANCE_HEADERS.partition, String(record.partition));
   add(PROVENANCE_HEADERS.offset, record.offset);
   return headers;
-}
-
-export interface NamingOptions {
-  /** The destination of the one source topic. */
-  destTopic?: string;
-  /** Put before every source topic's name. */
-  prefix?: string;
-}
-
-/**
- * How source topics are named on the destination: --dest-topic for a single
- * named topic, else --prefix + the source name (the same name by default).
- * Throws a UsageError for combinations that cannot work.
- */
-export function destinationNaming(topics: string[] | RegExp, naming: NamingOptions): (sourceTopic: string) => string {
-  if (naming.destTopic !== undefined && naming.prefix !== undefined) {
-    throw new UsageError("--dest-topic and --prefix cannot be used together");
-  }
-  if (naming.destTopic !== undefined) {
-    if (topics instanceof RegExp || topics.length !== 1) {
-      throw new UsageError("--dest-topic needs exactly one --topic; use --prefix to name several");
-    }
-    if (naming.destTopic.trim() === "") throw new UsageError("--dest-topic must not be empty");
-    const destTopic = naming.destTopic;
-    return () => destTopic;
-  }
-  const prefix = naming.prefix ?? "";
-  return (sourceTopic) => `${prefix}${sourceTopic}`;
-}
-
-/**
- * Source → destination pairs that would write into the topic being read:
- * the same cluster and the same name. Empty when the clusters differ.
- */
-export function selfReplications(
-  topics: string[],
-  destinationTopic: (sourceTopic: string) => string,
-  sameCluster: boolean,
-): string[] {
-  return sameCluster ? topics.filter((t) => destinationTopic(t) === t) : [];
 }

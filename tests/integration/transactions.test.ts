@@ -44,14 +44,14 @@ async function readCommittedValues(topic: string): Promise<string[]> {
     await new Promise<void>((done, fail) => {
       if (remaining.size === 0) return done();
       const timer = setTimeout(() => fail(new Error(`reading ${topic} did not reach its end offsets`)), 120_000);
-      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      // Emitted once a batch's messages were handled, and for batches of markers only.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         const end = remaining.get(payload.partition);
         if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) {
           remaining.delete(payload.partition);
           if (remaining.size === 0) {
             clearTimeout(timer);
-            // This batch's records are delivered right after the event.
-            setImmediate(done);
+            done();
           }
         }
       });
@@ -61,7 +61,6 @@ async function readCommittedValues(topic: string): Promise<string[]> {
         },
       });
     });
-    // Let the batch that reached the end finish delivering.
     await consumer.stop();
   } finally {
     await consumer.disconnect();

@@ -1,14 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createRequire } from "node:module";
 import type { SourceRecord } from "../../lib/engine/record.ts";
-import { UsageError } from "../../lib/errors.ts";
-import { excluding } from "../../lib/jobs/kafka-to-kafka.ts";
 import {
   PROVENANCE_HEADERS,
-  cameFrom,
-  destinationNaming,
   replicate,
-  selfReplications,
   withProvenance,
   type ReplicaMessage,
   type ReplicateOptions,
@@ -94,8 +89,6 @@ describe("replicate", () => {
     expect(replicate(viaThird, options()).kind).toBe("skip");
     const fromElsewhere = record({ headers: { [PROVENANCE_HEADERS.cluster]: Buffer.from("other") } });
     expect(replicate(fromElsewhere, options()).kind).toBe("write");
-    expect(cameFrom({}, DEST)).toBe(false);
-    expect(cameFrom({ [PROVENANCE_HEADERS.cluster]: DEST }, DEST)).toBe(true);
   });
 
   test("a null header value, which kafkajs cannot produce, is a dead letter", () => {
@@ -105,34 +98,6 @@ describe("replicate", () => {
     expect(outcome.kind === "dead" && outcome.reason).toContain("header 'empty' has a null value");
     const inList = { multi: [Buffer.from("a"), null] } as unknown as SourceRecord["headers"];
     expect(replicate(record({ headers: inList }), options()).kind).toBe("dead");
-  });
-});
-
-describe("destination naming", () => {
-  test("same name by default, --prefix before it, --dest-topic for one topic", () => {
-    expect(destinationNaming(["a", "b"], {})("a")).toBe("a");
-    expect(destinationNaming(/^ev/, { prefix: "remote." })("events")).toBe("remote.events");
-    expect(destinationNaming(["logins"], { destTopic: "copy" })("logins")).toBe("copy");
-  });
-
-  test("refuses combinations that cannot work", () => {
-    expect(() => destinationNaming(["a", "b"], { destTopic: "x" })).toThrow(UsageError);
-    expect(() => destinationNaming(/a/, { destTopic: "x" })).toThrow("--dest-topic needs exactly one --topic");
-    expect(() => destinationNaming(["a"], { destTopic: "x", prefix: "p." })).toThrow("cannot be used together");
-    expect(() => destinationNaming(["a"], { destTopic: " " })).toThrow(UsageError);
-  });
-
-  test("self-replication is only a problem on one cluster with unchanged names", () => {
-    expect(selfReplications(["a", "b"], (t) => t, true)).toEqual(["a", "b"]);
-    expect(selfReplications(["a", "b"], (t) => t, false)).toEqual([]);
-    expect(selfReplications(["a"], (t) => `x.${t}`, true)).toEqual([]);
-  });
-
-  test("a --topics-regex never matches the dead-letter topic", () => {
-    const pattern = excluding(/logins/, "logins.dlq");
-    expect(["logins", "eu.logins", "logins.dlq", "orders"].filter((t) => pattern.test(t))).toEqual(["logins", "eu.logins"]);
-    const anchored = excluding(/^ev\.(a|b)$/, "x.dlq");
-    expect(["ev.a", "ev.b", "ev.c", "xev.a"].filter((t) => anchored.test(t))).toEqual(["ev.a", "ev.b"]);
   });
 });
 
