@@ -32,7 +32,7 @@ import type { BackoffOptions } from "../backoff.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 import { watchCaughtUp } from "./caught-up.ts";
 import { processChunk, type Chunk } from "./chunk.ts";
-import { Committer, PoisonMessageError } from "./committer.ts";
+import { Committer, type Counts } from "./committer.ts";
 import type { DeadLetterTopic } from "./dead-letter.ts";
 import { EngineEvents } from "./events.ts";
 import { DEFAULT_PAUSE_POLICY, partitionPauser, type PausePolicy } from "./partition-pauser.ts";
@@ -95,14 +95,8 @@ export interface RunSettings {
 
 export type StopReason = "caught-up" | "max-messages" | "signal" | "error";
 
-export interface PipelineSummary {
-  consumed: number;
-  written: number;
-  duplicates: number;
-  deadLettered: number;
-  skipped: number;
-  committed: number;
-  bytes: number;
+/** The committer's counts (committed counts only what is committed), plus how the run went. */
+export interface PipelineSummary extends Omit<Counts, "returned"> {
   elapsedMs: number;
   messagesPerSec: number;
   /** Lag of the group when the run ended, when it could be measured. */

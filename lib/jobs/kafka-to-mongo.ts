@@ -90,7 +90,8 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
         prepare: kafkaDocumentPrepare(documents),
         sink: mongoUpsertSink(collection),
         deadLetters,
-        ...runSettings(options),
+        events: options.events,
+        ...options.run,
         // One write at a time: a later message for a key must never land before an earlier one.
         sinkConcurrency: 1,
       });
