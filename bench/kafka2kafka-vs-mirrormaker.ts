@@ -26,7 +26,6 @@ import { parseArgs } from "node:util";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
 import { KAFKA_LIBS } from "../stack/config.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const CONFIG = resolve(ROOT, "config/local-stack.ini");
@@ -72,7 +71,6 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-ignoreKafkajsNegativeTimeouts();
 const client = (brokers: string[]) => new Kafka({ clientId: "bench-k2k", brokers, logLevel: logLevel.NOTHING });
 const remoteAdmin = client(REMOTE).admin();
 const localAdmin = client(LOCAL).admin();

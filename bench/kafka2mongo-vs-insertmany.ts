@@ -32,7 +32,6 @@ import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
 import { createMongoClient } from "../lib/mongo/client.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const { values } = parseArgs({
@@ -128,7 +127,6 @@ async function kafka2mongo(round: number): Promise<ToolRun> {
   };
 }
 
-ignoreKafkajsNegativeTimeouts();
 // The stack's config with its KT_* overrides, as the tool under test reads it.
 const stackConfig = loadConfigSource(resolve(ROOT, "config/local-stack.ini"));
 const kafka = new Kafka({ clientId: "bench", brokers: kafkaSection(stackConfig, "local_kafka").brokers, logLevel: logLevel.NOTHING });

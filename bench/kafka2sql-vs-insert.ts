@@ -25,7 +25,6 @@ import { loginEvent, loginRecord, produceLoginEvents } from "./lib/login-events.
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
 import { sqlSection, type PostgresSection } from "../lib/config/sql-section.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { sqlRowProcessor, type SqlRow } from "../lib/processors/sql-row.ts";
 import { connectPostgres } from "../lib/sinks/postgres.ts";
 import { columnNames, createTableSql, quoteIdent, tableSpec, type Dialect, type TableSpec } from "../lib/sql/table.ts";
@@ -145,7 +144,6 @@ async function dropPipelineTable(target: Dialect, table: string): Promise<void> 
   await sql.end();
 }
 
-ignoreKafkajsNegativeTimeouts();
 const kafka = new Kafka({ clientId: "bench", brokers: kafkaConfig.brokers, logLevel: logLevel.NOTHING });
 console.log(`producing ${MESSAGES} messages of ~${loginEvent(0).length} bytes to ${topic} ...`);
 await produceLoginEvents(kafka, topic, MESSAGES, PARTITIONS);

@@ -21,10 +21,7 @@ import { parseArgs } from "node:util";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { KAFKA_LIBS } from "../stack/config.ts";
-
-ignoreKafkajsNegativeTimeouts();
 
 const ROOT = resolve(import.meta.dir, "..");
 const CONFIG = resolve(ROOT, "config/local-stack.ini");

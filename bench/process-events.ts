@@ -22,7 +22,6 @@ import { parseArgs } from "node:util";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../lib/config/source.ts";
 import { createGenerator } from "../lib/generate/generator.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const CONFIG = resolve(ROOT, "config/local-stack.ini");
@@ -36,7 +35,6 @@ const { values } = parseArgs({
 const MESSAGES = Number(values.messages);
 const BATCH = Number(values["batch-size"]);
 const BROKERS = kafkaSection(loadConfigSource(CONFIG), "local_kafka").brokers;
-ignoreKafkajsNegativeTimeouts();
 const kafka = new Kafka({ clientId: "bench-process-events", brokers: BROKERS, logLevel: logLevel.NOTHING });
 
 if (values.relay) {

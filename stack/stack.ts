@@ -43,10 +43,7 @@ import { kafkaServer } from "./kafka.ts";
 import { alertmanagerServer, prometheusServer } from "./prometheus.ts";
 import { schemaRegistryServer } from "./registry.ts";
 import { sleep } from "../lib/backoff.ts";
-import { ignoreKafkajsNegativeTimeouts } from "../lib/kafka/timer-warning.ts";
 import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
-
-ignoreKafkajsNegativeTimeouts();
 
 /** How often `up` says which server it is still waiting for. */
 const WAIT_NOTICE_MS = 5_000;

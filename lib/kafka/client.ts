@@ -24,7 +24,6 @@ import {
 import type { ConsumerTuning, KafkaSection, ProducerTuning } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
 import { registerCodecs } from "./codecs.ts";
-import { ignoreKafkajsNegativeTimeouts } from "./timer-warning.ts";
 import { consumerOptions, tunedProducer } from "./tuning.ts";
 
 export interface KafkaClientOptions {
@@ -35,7 +34,6 @@ export interface KafkaClientOptions {
 }
 
 export function createKafka(section: KafkaSection, log: Logger, options: KafkaClientOptions = {}): Kafka {
-  ignoreKafkajsNegativeTimeouts();
   registerCodecs();
   const config: KafkaConfig = {
     clientId: section.clientId,
