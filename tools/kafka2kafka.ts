@@ -7,7 +7,7 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { COMPRESSION_NAMES } from "../lib/kafka/compression-names.ts";
-import { reportSummary } from "../lib/engine/summary.ts";
+import { reportSummary } from "../lib/cli/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { errorMessage, UsageError } from "../lib/errors.ts";
 import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";

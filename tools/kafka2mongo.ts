@@ -7,7 +7,7 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { mongoSection } from "../lib/config/mongo-section.ts";
-import { reportSummary } from "../lib/engine/summary.ts";
+import { reportSummary } from "../lib/cli/summary.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseIndexFields } from "../lib/mongo/indexes.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";

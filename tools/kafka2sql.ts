@@ -8,7 +8,7 @@ import { defineTool } from "../lib/cli/flags.ts";
 import { PIPELINE_OPTIONS, pipelineRunFlags } from "../lib/cli/pipeline-flags.ts";
 import { kafkaSection } from "../lib/config/kafka-section.ts";
 import { describeSqlTarget, sqlSection } from "../lib/config/sql-section.ts";
-import { reportSummary } from "../lib/engine/summary.ts";
+import { reportSummary } from "../lib/cli/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseColumns, tableSpec } from "../lib/sql/table.ts";

@@ -6,7 +6,23 @@
  * reportSummary(summary, { log, json: false, written: "inserted" });
  */
 import type { Logger } from "../log/logger.ts";
-import type { PipelineSummary } from "./pipeline.ts";
+
+/**
+ * What a run reports. The engine's PipelineSummary has this shape; it is
+ * declared here rather than imported because cli sits below the engine.
+ */
+export interface RunSummary {
+  consumed: number;
+  written: number;
+  duplicates: number;
+  deadLettered: number;
+  skipped: number;
+  committed: number;
+  messagesPerSec: number;
+  elapsedMs: number;
+  lag?: number;
+  stoppedBy: string;
+}
 
 export interface SummaryReportOptions {
   log: Logger;
@@ -22,7 +38,7 @@ export interface SummaryReportOptions {
   extra?: Record<string, unknown>;
 }
 
-export function summaryFields(summary: PipelineSummary, written: string): Record<string, unknown> {
+function summaryFields(summary: RunSummary, written: string): Record<string, unknown> {
   return {
     consumed: summary.consumed,
     [written]: summary.written,
@@ -37,7 +53,7 @@ export function summaryFields(summary: PipelineSummary, written: string): Record
   };
 }
 
-export function reportSummary(summary: PipelineSummary, options: SummaryReportOptions): void {
+export function reportSummary(summary: RunSummary, options: SummaryReportOptions): void {
   const fields = { ...summaryFields(summary, options.written), ...options.extra };
   options.log.info("summary", fields);
   if (options.json) {
