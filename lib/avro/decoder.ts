@@ -17,6 +17,7 @@
 import { readFrame } from "./framing.ts";
 import type { SchemaLookup } from "./schemas.ts";
 import type { AvroType } from "./types.ts";
+import { errorMessage } from "../errors.ts";
 
 /** One value that cannot be decoded; the message says why. */
 export class AvroDecodeError extends Error {
@@ -54,8 +55,8 @@ export function avroDecoder(schemas: SchemaLookup): AvroDecoder {
           try {
             ready.set(id, await schemas.typeFor(id));
           } catch (error) {
-            if ((error as Error).name === "RegistryUnavailableError") throw error;
-            ready.set(id, `schema id ${id}: ${(error as Error).message}`);
+            if (error instanceof Error && error.name === "RegistryUnavailableError") throw error;
+            ready.set(id, `schema id ${id}: ${errorMessage(error)}`);
           }
         }),
       );
@@ -65,7 +66,7 @@ export function avroDecoder(schemas: SchemaLookup): AvroDecoder {
       try {
         frame = readFrame(value);
       } catch (error) {
-        throw new AvroDecodeError((error as Error).message);
+        throw new AvroDecodeError(errorMessage(error));
       }
       const type = ready.get(frame.schemaId);
       if (type === undefined) throw new AvroDecodeError(`schema id ${frame.schemaId} was not loaded (prepare was not called)`);
@@ -75,7 +76,7 @@ export function avroDecoder(schemas: SchemaLookup): AvroDecoder {
       try {
         decoded = type.decode(buf, frame.bodyOffset);
       } catch (error) {
-        throw new AvroDecodeError(`body does not decode with schema id ${frame.schemaId}: ${(error as Error).message}`);
+        throw new AvroDecodeError(`body does not decode with schema id ${frame.schemaId}: ${errorMessage(error)}`);
       }
       if (decoded.offset < 0) throw new AvroDecodeError(`body does not decode with schema id ${frame.schemaId}: truncated`);
       if (decoded.offset !== buf.length) {

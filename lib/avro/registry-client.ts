@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { backoffDelay, sleep, type BackoffOptions } from "../backoff.ts";
 import type { SchemaRegistrySection } from "../config/schema-registry-section.ts";
+import { errorMessage } from "../errors.ts";
 
 /** The registry has no such schema id or subject. */
 export class SchemaNotFoundError extends Error {
@@ -91,7 +92,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           ...(tls ? { tls } : {}),
         } as RequestInit);
       } catch (error) {
-        lastProblem = (error as Error).message ?? String(error);
+        lastProblem = errorMessage(error);
         continue;
       }
       if (response.ok) return (await response.json()) as T;

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import type { RegistryClient } from "./registry-client.ts";
 import { avroType, SchemaError, type AvroType, type AvroTypeOptions } from "./types.ts";
 
@@ -79,6 +79,6 @@ function compileFile(file: string, options: AvroTypeOptions): AvroType {
   try {
     return avroType(readFileSync(file, "utf8"), options);
   } catch (error) {
-    throw new UsageError(`--avro-schema ${file}: ${(error as Error).message}`);
+    throw new UsageError(`--avro-schema ${file}: ${errorMessage(error)}`);
   }
 }

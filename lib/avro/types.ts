@@ -20,6 +20,7 @@
  */
 import avro from "avsc";
 import { Decimal128 } from "mongodb";
+import { errorMessage } from "../errors.ts";
 
 /** A schema that does not parse or compile. */
 export class SchemaError extends Error {
@@ -148,7 +149,7 @@ export function avroType(schema: string | object, options: AvroTypeOptions = {})
     } catch (error) {
       // A bare primitive name such as "string" is valid Avro but not valid JSON.
       if (/^\s*[A-Za-z_][\w.]*\s*$/.test(schema)) parsed = schema.trim();
-      else throw new SchemaError(`schema is not valid JSON: ${(error as Error).message}`);
+      else throw new SchemaError(`schema is not valid JSON: ${errorMessage(error)}`);
     }
   }
   const compile = (wrapUnions: boolean | "auto") =>
@@ -157,10 +158,10 @@ export function avroType(schema: string | object, options: AvroTypeOptions = {})
     try {
       return compile(false);
     } catch (error) {
-      if (!/ambiguous/i.test((error as Error).message)) throw error;
+      if (!/ambiguous/i.test(errorMessage(error))) throw error;
       return compile("auto");
     }
   } catch (error) {
-    throw new SchemaError(`invalid Avro schema: ${(error as Error).message}`);
+    throw new SchemaError(`invalid Avro schema: ${errorMessage(error)}`);
   }
 }

@@ -8,7 +8,7 @@
  * counts.count(1, 17); // 1 when logins partition 1 offset 17 was dead-lettered
  */
 import type { Kafka } from "kafkajs";
-import { DLQ_HEADERS } from "../engine/dead-letter.ts";
+import { DLQ_HEADERS } from "../sinks/dead-letter-topic.ts";
 import type { Logger } from "../log/logger.ts";
 import { readTopicToEnd, TopicNotFoundError } from "./read-topic.ts";
 import { OffsetCounts } from "./reconcile.ts";

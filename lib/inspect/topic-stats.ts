@@ -14,6 +14,7 @@ import type { AvroDecoder } from "../avro/decoder.ts";
 import { toJsonValue } from "../avro/json.ts";
 import { decodeValue, type ValueKind } from "./decode-value.ts";
 import { MESSAGE_SCHEMAS, schemaReasons, type SchemaName } from "./schemas.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface MessageLike {
   offset: string;
@@ -114,7 +115,7 @@ export function createTopicStats(options: TopicStatsOptions): TopicStats {
       return { json: toJsonValue(decoded.value) };
     } catch (error) {
       avroSummary.undecodable++;
-      const reason = (error as Error).message;
+      const reason = errorMessage(error);
       avroSummary.reasons[reason] = (avroSummary.reasons[reason] ?? 0) + 1;
       return undefined;
     }

@@ -21,7 +21,8 @@ import type { Admin } from "kafkajs";
 import { compressionType } from "../kafka/codecs.ts";
 import type { CompressionName } from "../kafka/compression-names.ts";
 import type { KafkaSection } from "../config/kafka-section.ts";
-import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
+import type { DeadLetterTopic } from "../engine/dead-letter.ts";
+import { openDeadLetterTopic } from "../sinks/dead-letter-topic.ts";
 import type { AvroDecoder } from "../avro/decoder.ts";
 import { avroValueCheck } from "../processors/avro-check.ts";
 import type { EngineEvents } from "../engine/events.ts";
@@ -184,7 +185,7 @@ async function connect(admin: Admin, section: KafkaSection, side: "source" | "de
     await admin.connect();
     return (await admin.describeCluster()).clusterId;
   } catch (error) {
-    const hint = (error as Error).name === "KafkaJSSASLAuthenticationError" ? " (check username, password and sasl_mechanism)" : "";
+    const hint = error instanceof Error && error.name === "KafkaJSSASLAuthenticationError" ? " (check username, password and sasl_mechanism)" : "";
     throw new Error(`cannot connect to the ${side} ${describeKafka(section)}: ${errorMessage(error)}${hint}`, { cause: error });
   }
 }

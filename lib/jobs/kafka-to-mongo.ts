@@ -10,7 +10,8 @@
  */
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { MongoSection } from "../config/mongo-section.ts";
-import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
+import type { DeadLetterTopic } from "../engine/dead-letter.ts";
+import { openDeadLetterTopic } from "../sinks/dead-letter-topic.ts";
 import type { EngineEvents } from "../engine/events.ts";
 import { runPipeline, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import type { Source } from "../engine/source.ts";
@@ -73,7 +74,7 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       try {
         log.info("indexes ready", { indexes: await ensureIndexes(collection, options.indexes) });
       } catch (error) {
-        throw new Error(`cannot create indexes ${options.indexes.join(",")} on ${options.database}.${options.collection}: ${(error as Error).message}`);
+        throw new Error(`cannot create indexes ${options.indexes.join(",")} on ${options.database}.${options.collection}: ${errorMessage(error)}`);
       }
     }
     if (options.run.onError === "dlq") deadLetters = await openDeadLetterTopic(kafka, options.dlqTopic, log);

@@ -10,7 +10,8 @@
  */
 import type { KafkaSection } from "../config/kafka-section.ts";
 import { describeSqlTarget, type SqlSection } from "../config/sql-section.ts";
-import { openDeadLetterTopic, type DeadLetterTopic } from "../engine/dead-letter.ts";
+import type { DeadLetterTopic } from "../engine/dead-letter.ts";
+import { openDeadLetterTopic } from "../sinks/dead-letter-topic.ts";
 import type { EngineEvents } from "../engine/events.ts";
 import { runPipeline, type PipelineSummary, type RunSettings } from "../engine/pipeline.ts";
 import type { Sink } from "../engine/sink.ts";
@@ -74,13 +75,13 @@ export async function openSqlSink(target: SqlSection, table: TableSpec): Promise
     try {
       return openSqliteSink(target.path, table);
     } catch (error) {
-      throw new Error(`cannot open ${describeSqlTarget(target)}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`cannot open ${describeSqlTarget(target)}: ${errorMessage(error)}`, { cause: error });
     }
   }
   try {
     return await openPostgresSink(target, table);
   } catch (error) {
     if (error instanceof PostgresSchemaError) throw error;
-    throw new Error(`cannot reach ${describeSqlTarget(target)}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot reach ${describeSqlTarget(target)}: ${errorMessage(error)}`, { cause: error });
   }
 }

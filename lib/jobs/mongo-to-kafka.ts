@@ -19,7 +19,7 @@ import type { Collection, Document } from "mongodb";
 import { backoffDelay, sleep, type BackoffOptions } from "../backoff.ts";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { MongoSection } from "../config/mongo-section.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
@@ -93,7 +93,7 @@ export async function mongoToKafka(options: MongoToKafkaOptions): Promise<MongoT
     try {
       await mongoClient.connect();
     } catch (error) {
-      throw new Error(`cannot reach MongoDB ${describeMongo(options.mongo)}: ${(error as Error).message}`);
+      throw new Error(`cannot reach MongoDB ${describeMongo(options.mongo)}: ${errorMessage(error)}`);
     }
     await createTopicIfMissing(kafka, options.topic);
     producer = kafka.producer({
@@ -222,7 +222,7 @@ async function retry<R>(what: string, attempt: () => Promise<R>, options: MongoT
     } catch (error) {
       if (!isRetriable(error)) throw error;
       const delay = backoffDelay(failures, options.retry ?? DEFAULT_RETRY);
-      options.log.warn(`${what} failed; retrying`, { attempt: failures + 1, retry_in_ms: delay, error: String((error as Error).message ?? error) });
+      options.log.warn(`${what} failed; retrying`, { attempt: failures + 1, retry_in_ms: delay, error: errorMessage(error) });
       await sleep(delay, options.signal);
     }
   }

@@ -13,6 +13,7 @@
 import { createServer } from "node:http";
 import type { Registry } from "prom-client";
 import { urlOf, type ListenAddress } from "./address.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface MetricsServer {
   url: string;
@@ -35,7 +36,7 @@ async function reply(registry: Registry, path: string): Promise<Reply> {
     try {
       return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
     } catch (error) {
-      return { status: 500, contentType: "text/plain", body: `collecting metrics failed: ${(error as Error).message ?? error}\n` };
+      return { status: 500, contentType: "text/plain", body: `collecting metrics failed: ${errorMessage(error)}\n` };
     }
   }
   if (path === "/") return { status: 200, contentType: "text/plain", body: "metrics at /metrics\n" };
@@ -45,7 +46,7 @@ async function reply(registry: Registry, path: string): Promise<Reply> {
 export async function serveMetrics(registry: Registry, address: ListenAddress, what = "--metrics"): Promise<MetricsServer> {
   const listenError = (error: unknown) =>
     new MetricsListenError(
-      `${what}: cannot listen on ${address.host}:${address.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `${what}: cannot listen on ${address.host}:${address.port}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
     );
   if (typeof Bun !== "undefined") {
     let server: ReturnType<typeof Bun.serve>;

@@ -10,6 +10,7 @@
  */
 import type { AvroDecoder } from "../avro/decoder.ts";
 import type { Processor, SourceRecord } from "../engine/record.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface AvroValueCheck {
   wrap<T>(next: Processor<T>): Processor<T>;
@@ -24,7 +25,7 @@ export function avroValueCheck(decoder: AvroDecoder): AvroValueCheck {
         try {
           decoder.decode(record.value);
         } catch (error) {
-          return { kind: "dead", reason: `--check-schema: ${(error as Error).message}`, stage: "process" };
+          return { kind: "dead", reason: `--check-schema: ${errorMessage(error)}`, stage: "process" };
         }
       }
       return next(record);

@@ -10,6 +10,7 @@
  * decode(Buffer.from('{"user_id":'));     // { kind: "error", reason: "invalid JSON: ..." }
  */
 import { rejected, typeName, next, type Event, type StepVerdict } from "./step.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Bytes → a value; throws a {@link DecodeError} (or any error) naming what is wrong. */
 export interface Decoder {
@@ -36,7 +37,7 @@ export const jsonDecoder: Decoder = {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
+      throw new DecodeError(`invalid JSON: ${errorMessage(error)}`);
     }
   },
 };
@@ -53,7 +54,7 @@ export function decodeStep(decoder: Decoder = jsonDecoder): (value: Buffer | nul
     try {
       decoded = decoder.decode(value);
     } catch (error) {
-      return rejected((error as Error).message || `cannot decode as ${decoder.name}`);
+      return rejected(errorMessage(error) || `cannot decode as ${decoder.name}`);
     }
     if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) {
       return rejected(`the ${decoder.name} value is ${typeName(decoded)}, not an object`);

@@ -13,7 +13,7 @@
  * // [{ topic: "processed-output", key, value: Buffer<{"user_id":...}>, headers: { "x-source-topic": "user-login", ... } }]
  */
 import type { IHeaders } from "kafkajs";
-import { deadLetterMessage, DLQ_HEADERS } from "../engine/dead-letter.ts";
+import { deadLetterMessage, DLQ_HEADERS } from "../sinks/dead-letter-topic.ts";
 import type { SourceRecord } from "../engine/record.ts";
 import type { EventVerdict } from "./event-steps.ts";
 import type { Summary } from "./summary-window.ts";

@@ -8,6 +8,7 @@
  * if (verdict.kind === "processed") send(JSON.stringify(verdict.event));
  */
 import type { Event, Step, StepVerdict } from "./step.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface EventSteps {
   decode: (value: Buffer | null) => StepVerdict;
@@ -26,7 +27,7 @@ export function processEvent(value: Buffer | null, { decode, steps }: EventSteps
     try {
       verdict = step.run(verdict.event);
     } catch (error) {
-      return { kind: "error", reason: `step failed: ${(error as Error).message ?? error}`, stage: step.name };
+      return { kind: "error", reason: `step failed: ${errorMessage(error)}`, stage: step.name };
     }
     if (verdict.kind !== "next") return { ...verdict, stage: step.name };
   }

@@ -26,6 +26,7 @@ import { BSON, Binary, Long, ObjectId, type Document } from "mongodb";
 import type { AvroDecoder } from "../avro/decoder.ts";
 import type { Outcome, Processor, SourceRecord } from "../engine/record.ts";
 import { parseJsonExact } from "./exact-json.ts";
+import { errorMessage } from "../errors.ts";
 
 export type IdStrategy = "offset" | "key" | "objectid";
 export type ValueFormat = "json" | "text" | "avro";
@@ -86,7 +87,7 @@ export function kafkaDocumentProcessor(options: KafkaDocumentOptions): Processor
       try {
         key = avroKeys ? avro!.decode(record.key).value : textOrBinary(record.key);
       } catch (error) {
-        return { kind: "dead", reason: `key: ${(error as Error).message}`, stage: "parse" };
+        return { kind: "dead", reason: `key: ${errorMessage(error)}`, stage: "parse" };
       }
     }
     const outcome = body(record);
@@ -113,7 +114,7 @@ function avroBody(value: Buffer | null, avro: AvroDecoder): Outcome<Document> {
     body._kafka_value_schema_id = decoded.schemaId;
     return { kind: "write", item: body };
   } catch (error) {
-    return { kind: "dead", reason: (error as Error).message, stage: "parse" };
+    return { kind: "dead", reason: errorMessage(error), stage: "parse" };
   }
 }
 
@@ -141,7 +142,7 @@ function textBody(value: Buffer | null, valueFormat: ValueFormat): Outcome<Docum
     try {
       parsed = parseJsonExact(text, bigIntegerValue);
     } catch (error) {
-      return { kind: "dead", reason: `invalid JSON: ${(error as Error).message}`, stage: "parse" };
+      return { kind: "dead", reason: `invalid JSON: ${errorMessage(error)}`, stage: "parse" };
     }
     body = isPlainObject(parsed) ? keepOwnFields(parsed) : { value: parsed };
   }

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import { DECODERS, decodeStep } from "./decode.ts";
 import { defaultsStep } from "./defaults.ts";
 import { dropStep } from "./drop.ts";
@@ -101,13 +101,13 @@ export function loadPipelineFile(file: string): PipelineDefinition {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError(`${file}: cannot read the pipeline file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(`${file}: cannot read the pipeline file: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`${file}: not valid JSON: ${errorMessage(error)}`);
   }
   return parsePipeline(json, file);
 }

@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import type { Outcome, Processor, SourceRecord } from "../engine/record.ts";
 import type { ColumnType, TableSpec, TypedColumn } from "../sql/table.ts";
 import { decodeHeaders } from "./kafka-document.ts";
+import { errorMessage } from "../errors.ts";
 
 export type SqlValue = string | null;
 export type SqlRow = SqlValue[];
@@ -52,7 +53,7 @@ function toRow(record: SourceRecord, options: SqlRowOptions, processedAt: string
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      return { kind: "dead", reason: `invalid JSON: ${(error as Error).message}`, stage: "parse" };
+      return { kind: "dead", reason: `invalid JSON: ${errorMessage(error)}`, stage: "parse" };
     }
   }
   const row: SqlRow = [

@@ -15,6 +15,7 @@ import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.t
 import { fatalMongoError, isFatalMongoError, isTransientMongoError } from "../mongo/errors.ts";
 import type { MongoWrite } from "../processors/mongo-write.ts";
 import { idKey } from "./mongo.ts";
+import { errorMessage } from "../errors.ts";
 
 export function mongoUpsertSink(collection: Collection<Document>): Sink<MongoWrite> {
   const target = `${collection.dbName}.${collection.collectionName}`;
@@ -35,7 +36,7 @@ async function upsertBatch(collection: Collection<Document>, items: MongoWrite[]
     await collection.bulkWrite(operations, { ordered: false });
     return { written: items.length, duplicates: 0, rejected: [] };
   } catch (error) {
-    if (isTransientMongoError(error)) throw new TransientSinkError(String((error as Error).message), { cause: error });
+    if (isTransientMongoError(error)) throw new TransientSinkError(errorMessage(error), { cause: error });
     if (error instanceof MongoBulkWriteError) {
       if (error.writeConcernError || error.result?.getWriteConcernError()) {
         throw new TransientSinkError(`write concern not satisfied: ${error.message}`, { cause: error });

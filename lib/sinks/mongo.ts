@@ -20,6 +20,7 @@
 import { BSON, MongoServerError, ObjectId, type Collection, type Document } from "mongodb";
 import { fatalMongoError, isFatalMongoError, isTransientMongoError } from "../mongo/errors.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
+import { errorMessage } from "../errors.ts";
 
 const DUPLICATE_KEY = 11000;
 
@@ -46,7 +47,7 @@ async function insertBatch(collection: Collection<Document>, documents: Document
   try {
     reply = await collection.db.command({ insert: collection.collectionName, documents, ordered: false });
   } catch (error) {
-    if (isTransientMongoError(error)) throw new TransientSinkError(String((error as Error).message), { cause: error });
+    if (isTransientMongoError(error)) throw new TransientSinkError(errorMessage(error), { cause: error });
     if (isTooLargeToSend(error) && documents.length > 1) return inHalves(collection, documents);
     // About the request, not a document: splitting the batch would dead-letter every document.
     if (isFatalMongoError(error)) throw fatalMongoError(error, `${collection.dbName}.${collection.collectionName}`);

@@ -21,6 +21,7 @@ import { describeSqlTarget } from "../config/sql-section.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { SqlRow } from "../processors/sql-row.ts";
 import { columnNames, columnTypes, createTableSql, missingColumns, quoteIdent, type TableSpec } from "../sql/table.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Connection-level failures the client reports without a SQLSTATE. */
 const CONNECTION_CODES = new Set([
@@ -73,9 +74,9 @@ export async function openPostgresSink(section: PostgresSection, table: TableSpe
       const result = await sql.unsafe(statement.text, transpose(rows, statement.columns), { prepare: true });
       return { written: result.count, duplicates: rows.length - result.count, rejected: [] };
     } catch (error) {
-      if (isTransient(error)) throw new TransientSinkError(`postgres: ${(error as Error).message}`, { cause: error });
+      if (isTransient(error)) throw new TransientSinkError(`postgres: ${errorMessage(error)}`, { cause: error });
       if (isAboutARow(error)) return findRefusedRows(rows, write, error);
-      throw new Error(`postgres: ${(error as Error).message}`, { cause: error });
+      throw new Error(`postgres: ${errorMessage(error)}`, { cause: error });
     }
   };
   return {
@@ -136,7 +137,7 @@ function isAboutARow(error: unknown): boolean {
 /** Halves the chunk until the refused rows are alone; the others are written. */
 async function findRefusedRows(rows: SqlRow[], write: (rows: SqlRow[]) => Promise<SinkResult>, error: unknown): Promise<SinkResult> {
   if (rows.length === 1) {
-    return { written: 0, duplicates: 0, rejected: [{ index: 0, reason: `postgres ${(error as { code?: string }).code}: ${(error as Error).message}` }] };
+    return { written: 0, duplicates: 0, rejected: [{ index: 0, reason: `postgres ${(error as { code?: string }).code}: ${errorMessage(error)}` }] };
   }
   const middle = Math.ceil(rows.length / 2);
   const first = await write(rows.slice(0, middle));

@@ -20,6 +20,7 @@ import { DatabaseSync } from "node:sqlite";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { SqlRow } from "../processors/sql-row.ts";
 import { columnNames, createTableSql, missingColumns, quoteIdent, type TableSpec } from "../sql/table.ts";
+import { errorMessage } from "../errors.ts";
 
 // SQLite result codes (primary; extended codes keep them in the low byte).
 const BUSY = 5;
@@ -71,7 +72,7 @@ function insertChunk(db: DatabaseSync, insert: ReturnType<DatabaseSync["prepare"
       } catch (error) {
         // A failed statement undoes only itself; the transaction goes on.
         if (!ROW_ERRORS.has(sqliteCode(error) & 0xff)) throw error;
-        result.rejected.push({ index, reason: `sqlite: ${(error as Error).message}` });
+        result.rejected.push({ index, reason: `sqlite: ${errorMessage(error)}` });
       }
     }
     db.exec("COMMIT");
@@ -89,7 +90,7 @@ function sqliteCode(error: unknown): number {
 /** Another writer holding the lock is worth waiting out; anything else (disk full, read-only, corrupt) is not. */
 function classify(error: unknown, what: string): Error {
   const code = sqliteCode(error) & 0xff;
-  const message = `sqlite ${what}: ${(error as Error).message}`;
+  const message = `sqlite ${what}: ${errorMessage(error)}`;
   if (code === BUSY || code === LOCKED) return new TransientSinkError(message, { cause: error });
   return new Error(message, { cause: error });
 }

@@ -11,6 +11,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { errorMessage } from "../errors.ts";
 
 export class CheckpointFileError extends Error {
   override name = "CheckpointFileError";
@@ -30,7 +31,7 @@ export function checkpointFile<T>(path: string): CheckpointFile<T> {
       try {
         return JSON.parse(readFileSync(path, "utf8")) as T;
       } catch (error) {
-        throw new CheckpointFileError(`${path}: not a readable checkpoint (${(error as Error).message}); move it away to start over`);
+        throw new CheckpointFileError(`${path}: not a readable checkpoint (${errorMessage(error)}); move it away to start over`);
       }
     },
     write(state) {

@@ -11,7 +11,7 @@ import { frame } from "../../lib/avro/framing.ts";
 import { avroType } from "../../lib/avro/types.ts";
 import { schemaRegistrySection } from "../../lib/config/schema-registry-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
-import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import {
   STACK_CONFIG,
   createTopic,

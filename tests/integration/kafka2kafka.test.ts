@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
-import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import { PROVENANCE_HEADERS } from "../../lib/processors/replicate.ts";
 import { REPO_ROOT, runTool } from "../helpers/run-tool.ts";
 import { createTopic, kafkaClient, produce, uniqueName, withAdmin } from "../helpers/stack-fixtures.ts";

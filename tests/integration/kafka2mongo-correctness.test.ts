@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Document } from "mongodb";
-import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import { createTopic, headerText, produce, readAll, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
 
 const DB = "kafka2mongo_correctness";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import {
   Steps,
   createTopic,

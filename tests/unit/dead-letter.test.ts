@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DLQ_HEADERS, deadLetterMessage, messageBytes, splitBySize } from "../../lib/engine/dead-letter.ts";
+import { DLQ_HEADERS, deadLetterMessage, messageBytes, splitBySize } from "../../lib/sinks/dead-letter-topic.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 
 const record: SourceRecord = {

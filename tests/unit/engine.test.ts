@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BoundedQueue } from "../../lib/engine/bounded-queue.ts";
 import { CommitOrder } from "../../lib/engine/commit-order.ts";
-import { deadLetterMessage, DLQ_HEADERS } from "../../lib/engine/dead-letter.ts";
+import { deadLetterMessage, DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 import { backoffDelay } from "../../lib/backoff.ts";
 
