@@ -3,7 +3,9 @@
  * server's error code:
  *
  * - transient: the network, server selection, retryable labels, unmet write
- *   concern. The engine retries the same batch later.
+ *   concern (the 6.x driver throws a MongoWriteConcernError for a reply that
+ *   carries a `writeConcernError`: the writes were applied but may not be
+ *   durable). The engine retries the same batch later.
  * - fatal: about the request, not a document (not authorized, an invalid
  *   namespace, an unsupported command or option). Retrying or splitting the
  *   batch cannot help; the run stops with exit 1 and commits nothing more.
@@ -20,6 +22,7 @@ import {
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
+  MongoWriteConcernError,
   type MongoError,
 } from "mongodb";
 
@@ -41,7 +44,8 @@ export function isTransientMongoError(error: unknown): boolean {
     error instanceof MongoNetworkError ||
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNotConnectedError ||
-    error instanceof MongoTopologyClosedError
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoWriteConcernError
   ) {
     return true;
   }

@@ -36,7 +36,6 @@ export function mongoSink(collection: Collection<Document>): Sink<Document> {
 export interface InsertReply {
   n?: number;
   writeErrors?: { index: number; code: number; errmsg: string }[];
-  writeConcernError?: { code: number; errmsg: string };
 }
 
 async function insertBatch(collection: Collection<Document>, documents: Document[]): Promise<SinkResult> {
@@ -109,15 +108,12 @@ function duplicateIndexName(writeError: WriteError): string | undefined {
 }
 
 /**
- * The outcome of an insert command from the server's reply. An unmet write
- * concern is in the reply, not an exception: the documents may not be
- * durable, so the batch is retried (they come back as duplicates) and its
- * offsets are not committed meanwhile.
+ * The outcome of an insert command from the server's reply. (An unmet write
+ * concern never gets here: the driver throws a MongoWriteConcernError, which
+ * is transient, so the batch is retried and its documents come back as
+ * duplicates; see lib/mongo/errors.ts.)
  */
 export function insertResult(reply: InsertReply, sent: number, redelivered = new Set<number>(), uniqueIndexes = "other than _id"): SinkResult {
-  if (reply.writeConcernError) {
-    throw new TransientSinkError(`write concern not satisfied (error ${reply.writeConcernError.code}): ${reply.writeConcernError.errmsg}`);
-  }
   let duplicates = 0;
   const rejected: SinkResult["rejected"] = [];
   for (const writeError of reply.writeErrors ?? []) {

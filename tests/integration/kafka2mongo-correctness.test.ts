@@ -3,12 +3,14 @@
  * dead-letter topic equal to the source (4i), exact values and binary keys
  * landing, oversized and deeply nested messages (4f), dead letters stamped
  * with the current time (4d), unique indexes other than _id (4b), fatal
- * command errors (4e), --index and --write-mode upsert.
+ * command errors (4e), an unmet write concern until --max-outage (4c, item 6),
+ * --index and --write-mode upsert.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Document } from "mongodb";
 import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
-import { createTopic, headerText, produce, readAll, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
+import { startMongoFaultProxy } from "../helpers/mongo-fault-proxy.ts";
+import { createTopic, headerText, mongoConfig, produce, readAll, runToolToEnd, Steps, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
 
 const DB = "kafka2mongo_correctness";
 const topics: string[] = [];
@@ -20,10 +22,10 @@ async function newTopic(prefix: string, partitions = 1, configEntries: { name: s
   return topic;
 }
 
-function kafka2mongo(topic: string, collection: string, extra: string[] = []) {
+function kafka2mongo(topic: string, collection: string, extra: string[] = [], env?: Record<string, string>) {
   return runToolToEnd("tools/kafka2mongo.ts", [
     "--topic", topic, "--group", uniqueName("g"), "--db", DB, "--collection", collection, "--until-caught-up", "--json", ...extra,
-  ]);
+  ], env);
 }
 
 function documents(collection: string, query: Document = {}): Promise<Document[]> {
@@ -110,6 +112,40 @@ describe("what MongoDB refuses", () => {
     expect(committed[0]!.partitions.map((p) => p.offset)).toEqual(["-1"]);
     expect(await withAdmin(undefined, async (admin) => (await admin.listTopics()).includes(`${topic}.dlq`) ? (await admin.fetchTopicOffsets(`${topic}.dlq`))[0]!.high : "0")).toBe("0");
   }, 120_000);
+});
+
+describe("a sink that cannot succeed (4c, item 6)", () => {
+  test("unmet write concern until --max-outage: exit 1, nothing committed or dead-lettered; a rerun lands every message once", async () => {
+    const topic = await newTopic("wc-outage", 2);
+    await produce(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })));
+    const group = uniqueName("wc");
+    const proxy = await startMongoFaultProxy(mongoConfig.uri);
+    proxy.writeConcernErrors = true;
+    const steps = new Steps("write concern never met, then a rerun");
+    try {
+      // Every insert is applied but never acknowledged as durable: the run retries until --max-outage.
+      const run = await steps.run("run through the fault proxy", 90_000, kafka2mongo(topic, "wc_outage", ["--group", group, "--batch-size", "10", "--max-outage", "3"], { KT_MONGODB_PORT: String(proxy.port) }));
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("--max-outage 3 s");
+      expect(run.stderr).toContain("waiting for replication timed out");
+      expect(proxy.faulted).toBeGreaterThan(0);
+      const committed = await withAdmin(undefined, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+      expect(committed[0]!.partitions.map((p) => p.offset)).toEqual(["-1", "-1"]);
+      const letters = await withAdmin(undefined, async (admin) => (await admin.fetchTopicOffsets(`${topic}.dlq`)).map((p) => p.high));
+      expect(letters.every((high) => high === "0")).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+    const rerun = await steps.run("rerun against FerretDB itself", 90_000, kafka2mongo(topic, "wc_outage", ["--group", group, "--batch-size", "10"]));
+    expect(rerun.code).toBe(0);
+    const summary = JSON.parse(rerun.stdout);
+    expect(summary).toMatchObject({ consumed: 40, dead_lettered: 0, remaining_lag: 0 });
+    // The faulted run's inserts were applied: they come back as duplicates.
+    expect(summary.inserted + summary.duplicates).toBe(40);
+    expect(summary.duplicates).toBeGreaterThan(0);
+    expect((await documents("wc_outage", { _kafka_topic: topic })).length).toBe(40);
+    steps.done();
+  }, 240_000);
 });
 
 describe("keys as identities and indexes (items 5 and 8)", () => {

@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { MongoClient } from "mongodb";
 import { TransientSinkError } from "../../lib/engine/sink.ts";
 import { mongoSink } from "../../lib/sinks/mongo.ts";
-import { uniqueName, withMongo } from "../helpers/stack-fixtures.ts";
+import { mongoUpsertSink } from "../../lib/sinks/mongo-upsert.ts";
+import { startMongoFaultProxy } from "../helpers/mongo-fault-proxy.ts";
+import { mongoConfig, uniqueName, withMongo } from "../helpers/stack-fixtures.ts";
 
 describe("mongo sink", () => {
   test("counts new, duplicate and refused documents, by index", async () => {
@@ -51,5 +53,44 @@ describe("mongo sink", () => {
     }
     expect(error).toBeInstanceOf(TransientSinkError);
     await client.close();
+  });
+});
+
+describe("mongo sinks: unmet write concern (issue 9, 4c)", () => {
+  // The 6.x driver throws a MongoWriteConcernError for a reply carrying a
+  // writeConcernError; the documents are applied on the primary but may not
+  // be durable. Neither sink may count them, dead-letter them or let them be
+  // committed: the batch is retried and comes back as duplicates.
+  test("the insert sink treats it as transient, and the retried batch counts the documents as duplicates", async () => {
+    const proxy = await startMongoFaultProxy(mongoConfig.uri);
+    const client = new MongoClient(proxy.uri, { serverSelectionTimeoutMS: 20_000 });
+    try {
+      const name = uniqueName("sink-wc");
+      const sink = mongoSink(client.db("toolkit_tests").collection(name));
+      proxy.writeConcernErrors = true;
+      const outcome = await sink.write([{ _id: "a" }, { _id: "b" }]).then((result) => ({ result }), (error: unknown) => ({ error }));
+      expect(outcome).toEqual({ error: expect.any(TransientSinkError) });
+      expect(proxy.faulted).toBeGreaterThan(0);
+      proxy.writeConcernErrors = false;
+      expect(await sink.write([{ _id: "a" }, { _id: "b" }])).toEqual({ written: 0, duplicates: 2, rejected: [] });
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  test("the upsert sink treats it as transient", async () => {
+    const proxy = await startMongoFaultProxy(mongoConfig.uri);
+    const client = new MongoClient(proxy.uri, { serverSelectionTimeoutMS: 20_000 });
+    try {
+      const sink = mongoUpsertSink(client.db("toolkit_tests").collection(uniqueName("upsert-wc")));
+      proxy.writeConcernErrors = true;
+      const outcome = await sink.write([{ replace: { _id: "a", v: 1 } }, { delete: "b" }]).then((result) => ({ result }), (error: unknown) => ({ error }));
+      expect(outcome).toEqual({ error: expect.any(TransientSinkError) });
+      expect(proxy.faulted).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
   });
 });
