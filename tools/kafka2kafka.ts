@@ -25,9 +25,12 @@ const spec = defineTool({
     "duplicates are possible, loss is not). A missing destination topic is created with the",
     "source's partition count; --partitioning preserve keeps every message in its partition",
     "number and refuses a destination with fewer partitions before copying anything.",
-    "Loop prevention: a message whose x-source-cluster header names the destination's cluster",
-    "id is skipped. --provenance-headers adds x-source-cluster (the source's cluster id),",
-    "x-source-topic, x-source-partition and x-source-offset, after any earlier hop's.",
+    "Headers keep their order, repeated names and null values, byte for byte.",
+    "Loop prevention: every copy gets an x-source-cluster header (the source's cluster id) after",
+    "its own headers, and a message whose x-source-cluster names the destination's cluster id is",
+    "skipped, so two runs copying both ways under the same names never loop. --provenance-headers",
+    "also adds x-source-topic, x-source-partition and x-source-offset. --no-provenance adds nothing",
+    "(copies keep exactly the source's headers) and refuses a two-way setup it cannot protect.",
     "Messages the destination refuses (too large) go to the dead-letter topic on the source cluster.",
     "--check-schema also dead-letters values that are not Confluent-framed Avro decodable with their",
     "writer schema (Schema Registry [schema_registry], or --avro-schema files); copies stay byte-exact.",
@@ -54,7 +57,8 @@ const spec = defineTool({
       description: "preserve: same partition number as the source; key: the destination's partitioner by key",
       defaultText: "preserve",
     },
-    "provenance-headers": { type: "boolean", description: "Add x-source-cluster/-topic/-partition/-offset headers to every copy" },
+    "provenance-headers": { type: "boolean", description: "Add x-source-topic/-partition/-offset headers too, not just x-source-cluster" },
+    "no-provenance": { type: "boolean", description: "No x-source-cluster header (one-way only: refuses a two-way setup)" },
     "check-schema": { type: "boolean", description: "Dead-letter values that do not decode as Avro with their schema" },
     ...AVRO_OPTIONS,
     compression: { type: "string", value: "C", description: "Produce with none, gzip, snappy, lz4 or zstd (any codec is read)", defaultText: "none" },
@@ -114,6 +118,8 @@ await runTool(spec, async (flags, ctx) => {
   const groupId = flags.string("group") ?? from.defaultGroupId;
   if (!groupId) throw new UsageError(`--group is required ([${from.name}] has no default_consumer_group_id)`);
   const dlqTopic = flags.string("dlq-topic") ?? defaultDeadLetterTopic(topics);
+  if (flags.bool("no-provenance") && flags.bool("provenance-headers")) throw new UsageError("--no-provenance and --provenance-headers cannot be used together");
+  const provenance = flags.bool("no-provenance") ? "none" : flags.bool("provenance-headers") ? "full" : "cluster";
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", {
@@ -122,7 +128,7 @@ await runTool(spec, async (flags, ctx) => {
     topics: topics instanceof RegExp ? `/${topics.source}/` : topics,
     group: groupId,
     partitioning,
-    provenance_headers: flags.bool("provenance-headers"),
+    provenance,
     on_error: settings.onError,
     commit: commitStrategy,
   });
@@ -136,7 +142,7 @@ await runTool(spec, async (flags, ctx) => {
     destinationTopic,
     groupId,
     partitioning,
-    provenance: flags.bool("provenance-headers"),
+    provenance,
     compression,
     dlqTopic,
     fromBeginning,

@@ -14,6 +14,15 @@ export interface RecordHeaders {
   [name: string]: Buffer | string | (Buffer | string)[] | undefined;
 }
 
+/**
+ * One header as written. The name is a string, or its bytes when they are not
+ * valid UTF-8; the value is null for a header without one.
+ */
+export interface HeaderEntry {
+  key: string | Buffer;
+  value: Buffer | string | null;
+}
+
 export interface SourceRecord {
   topic: string;
   partition: number;
@@ -22,6 +31,11 @@ export interface SourceRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: RecordHeaders;
+  /**
+   * The same headers in wire order, byte for byte: repeated names stay where
+   * they were, null values stay null. Absent when the source has no order.
+   */
+  headerList?: readonly HeaderEntry[];
   /** Milliseconds since the epoch, as a string. */
   timestamp: string;
   /** Bytes of key and value, for throughput figures and memory bounds. */

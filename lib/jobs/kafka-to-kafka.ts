@@ -9,7 +9,7 @@
  *
  * @example
  * const { summary } = await kafkaToKafka({ from, to, topics: ["logins"], destinationTopic: (t) => t,
- *   groupId: "replicator", partitioning: "preserve", provenance: false, compression: "none",
+ *   groupId: "replicator", partitioning: "preserve", provenance: "cluster", compression: "none",
  *   dlqTopic: "logins.dlq", fromBeginning: false,
  *   run: { onError: "dlq", batchSize: 2000, logInterval: 10000, untilCaughtUp: true, log, signal } });
  *
@@ -34,7 +34,7 @@ import { createKafka, describeKafka } from "../kafka/client.ts";
 import { destinationPartitionGuard, prepareDestinationTopics, type TopicPair } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import { excluding, refuseDeadLetterSource, refuseSelfReplication } from "../kafka/replication-rules.ts";
-import { replicateProcessor, type Partitioning, type ReplicaMessage } from "../processors/replicate.ts";
+import { replicateProcessor, type Partitioning, type Provenance, type ReplicaMessage } from "../processors/replicate.ts";
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
@@ -52,7 +52,8 @@ export interface KafkaToKafkaOptions {
   destinationTopic: (sourceTopic: string) => string;
   groupId: string;
   partitioning: Partitioning;
-  provenance: boolean;
+  /** What each copy says about its origin; see replicate.ts. */
+  provenance: Provenance;
   compression: CompressionName;
   /** Dead-letter topic on the source cluster; required when onError is "dlq". */
   dlqTopic?: string;

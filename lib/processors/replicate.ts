@@ -3,11 +3,13 @@
  * produce on the destination cluster, byte for byte.
  *
  * Key, value and header values stay the Buffers the consumer decoded; the
- * timestamp stays the source's. Nothing is decoded or re-encoded. Optional
- * provenance headers (x-source-cluster, -topic, -partition, -offset) are
- * appended after the record's own headers; a record that already carries them
- * (an earlier hop) keeps those values and gets this hop's appended, so the
- * headers hold the whole path.
+ * timestamp stays the source's. Nothing is decoded or re-encoded. Headers
+ * keep their order, repeated names and null values (the record's headerList,
+ * which the patched kafkajs writes back as is). Provenance headers are
+ * appended after the record's own: x-source-cluster by default, plus
+ * x-source-topic, -partition and -offset with "full"; a record that already
+ * carries them (an earlier hop) keeps those values and gets this hop's
+ * appended, so the headers hold the whole path.
  *
  * Loop prevention: a record whose x-source-cluster header names the
  * destination cluster came from there, and is skipped. Clusters are named by
@@ -17,12 +19,12 @@
  * @example
  * const toReplica = replicateProcessor({
  *   sourceCluster: "x7BaTkhiuHgMlSDolJeXNw", destinationCluster: "Q1w2...", partitioning: "preserve",
- *   provenance: true, destinationTopic: (t) => `remote.${t}`,
+ *   provenance: "cluster", destinationTopic: (t) => `remote.${t}`,
  * });
  * toReplica(record); // { kind: "write", item: { topic: "remote.logins", partition: 2, key, value, headers, timestamp } }
  */
 import { cameFrom, SOURCE_CLUSTER_HEADER } from "../kafka/replication-rules.ts";
-import type { Outcome, Processor, RecordHeaders, SourceRecord } from "../engine/record.ts";
+import type { HeaderEntry, Outcome, Processor, RecordHeaders, SourceRecord } from "../engine/record.ts";
 import type { KafkaOutput } from "../sinks/kafka.ts";
 
 export type Partitioning = "preserve" | "key";
@@ -38,13 +40,21 @@ export const PROVENANCE_HEADERS = {
 /** One message for the destination: the source's bytes, partition under "preserve", and timestamp. */
 export type ReplicaMessage = KafkaOutput & { timestamp: string };
 
+/**
+ * What a copy says about where it came from. "cluster" (the default) writes
+ * x-source-cluster only, which is what loop prevention reads; "full" adds
+ * topic, partition and offset (--provenance-headers); "none" writes nothing
+ * (--no-provenance, one-way setups only).
+ */
+export type Provenance = "none" | "cluster" | "full";
+
 export interface ReplicateOptions {
   /** Cluster id of the source, written into x-source-cluster. */
   sourceCluster: string;
   /** Cluster id of the destination; records that came from it are skipped. */
   destinationCluster: string;
   partitioning: Partitioning;
-  provenance: boolean;
+  provenance: Provenance;
   /** Source topic → destination topic. */
   destinationTopic: (sourceTopic: string) => string;
 }
@@ -57,42 +67,42 @@ export function replicate(record: SourceRecord, options: ReplicateOptions): Outc
   if (cameFrom(record.headers, options.destinationCluster)) {
     return { kind: "skip", reason: `already replicated from the destination cluster ${options.destinationCluster}` };
   }
-  const nullHeader = nullValuedHeader(record.headers);
-  if (nullHeader !== undefined) {
-    // kafkajs decodes a null header value but cannot produce one (Buffer.byteLength(null) throws).
-    return { kind: "dead", reason: `header '${nullHeader}' has a null value, which kafkajs cannot produce`, stage: "process" };
-  }
+  const added = provenanceHeaders(record, options.sourceCluster, options.provenance);
   const message: ReplicaMessage = {
     topic: options.destinationTopic(record.topic),
     key: record.key,
     value: record.value,
-    headers: options.provenance ? withProvenance(record, options.sourceCluster) : record.headers,
+    headers: added.length ? appendHeaders(record.headers, added) : record.headers,
     timestamp: record.timestamp,
   };
+  // The headers as written, in order, null values included, then this hop's.
+  if (record.headerList) message.headerList = added.length ? [...record.headerList, ...added] : record.headerList;
   if (options.partitioning === "preserve") message.partition = record.partition;
   return { kind: "write", item: message };
 }
 
-function nullValuedHeader(headers: RecordHeaders): string | undefined {
-  for (const name in headers) {
-    const value: unknown = headers[name];
-    if (value === null || (Array.isArray(value) && value.includes(null))) return name;
-  }
-  return undefined;
+/** This hop's provenance headers, to append after the record's own (and any earlier hop's). */
+export function provenanceHeaders(record: SourceRecord, sourceCluster: string, provenance: Provenance): HeaderEntry[] {
+  if (provenance === "none") return [];
+  const cluster = { key: PROVENANCE_HEADERS.cluster, value: Buffer.from(sourceCluster) };
+  if (provenance === "cluster") return [cluster];
+  return [
+    cluster,
+    { key: PROVENANCE_HEADERS.topic, value: Buffer.from(record.topic) },
+    { key: PROVENANCE_HEADERS.partition, value: Buffer.from(String(record.partition)) },
+    { key: PROVENANCE_HEADERS.offset, value: Buffer.from(record.offset) },
+  ];
 }
 
-/** The record's headers plus this hop's provenance, appended after any earlier hop's. */
-export function withProvenance(record: SourceRecord, sourceCluster: string): RecordHeaders {
-  const headers: RecordHeaders = { ...record.headers };
-  const add = (name: string, text: string) => {
-    const value = Buffer.from(text);
-    const existing = headers[name];
-    if (existing === undefined) headers[name] = value;
-    else headers[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-  };
-  add(PROVENANCE_HEADERS.cluster, sourceCluster);
-  add(PROVENANCE_HEADERS.topic, record.topic);
-  add(PROVENANCE_HEADERS.partition, String(record.partition));
-  add(PROVENANCE_HEADERS.offset, record.offset);
-  return headers;
+/** The headers object with `entries` appended: a name already present gets a list of its values. */
+export function appendHeaders(headers: RecordHeaders, entries: readonly HeaderEntry[]): RecordHeaders {
+  const result: RecordHeaders = { ...headers };
+  for (const { key, value } of entries) {
+    const name = key.toString();
+    const existing = result[name];
+    const v = value as Buffer | string;
+    if (existing === undefined) result[name] = v;
+    else result[name] = Array.isArray(existing) ? [...existing, v] : [existing, v];
+  }
+  return result;
 }

@@ -20,7 +20,7 @@
  * await sink.write(replicaMessages); // { written: n, duplicates: 0, rejected: [] }
  */
 import { Partitioners, type CompressionTypes, type Message, type Producer, type ProducerConfig, type TopicMessages } from "kafkajs";
-import type { RecordHeaders } from "../engine/record.ts";
+import type { HeaderEntry, RecordHeaders } from "../engine/record.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { PartitionGuard } from "../kafka/topics.ts";
 import { errorMessage } from "../errors.ts";
@@ -38,6 +38,8 @@ export interface KafkaOutput {
   key: Buffer | string | null;
   value: Buffer | string | null;
   headers: RecordHeaders;
+  /** When set, the headers written, in this order (the patched kafkajs then ignores `headers`). */
+  headerList?: readonly HeaderEntry[];
   /** Milliseconds since the epoch; absent: the broker's time of append. */
   timestamp?: string;
 }
@@ -177,23 +179,23 @@ export function estimateBytes(message: KafkaOutput): number {
 function recordBytes(message: KafkaOutput, timestampDelta: number, offsetDelta: number): number {
   let body = 1 + varintBytes(timestampDelta) + varintBytes(offsetDelta) + fieldBytes(message.key) + fieldBytes(message.value);
   let count = 0;
-  for (const name in message.headers) {
-    const value = message.headers[name];
-    if (Array.isArray(value)) {
-      for (const v of value) body += headerBytes(name, v);
-      count += value.length;
-    } else {
-      body += headerBytes(name, value);
-      count++;
+  const add = (name: string | Buffer, value: Buffer | string | null | undefined) => {
+    // The encoder writes no header for an undefined value in the object form.
+    if (value === undefined) return;
+    body += fieldBytes(name) + fieldBytes(value);
+    count++;
+  };
+  if (message.headerList) {
+    for (const header of message.headerList) add(header.key, header.value);
+  } else {
+    for (const name in message.headers) {
+      const value = message.headers[name];
+      if (Array.isArray(value)) for (const v of value) add(name, v);
+      else add(name, value);
     }
   }
   body += varintBytes(count);
   return body + varintBytes(body);
-}
-
-function headerBytes(name: string, value: Buffer | string | undefined): number {
-  const nameBytes = Buffer.byteLength(name);
-  return varintBytes(nameBytes) + nameBytes + fieldBytes(value ?? null);
 }
 
 function fieldBytes(value: Buffer | string | null): number {

@@ -179,6 +179,7 @@ export function toSourceRecord(topic: string, partition: number, message: KafkaM
     key: message.key,
     value: message.value,
     headers: message.headers ?? {},
+    headerList: message.headerList ?? [],
     timestamp: message.timestamp,
     size: (message.key?.length ?? 0) + (message.value?.length ?? 0),
   };

@@ -1,7 +1,8 @@
 /**
  * Writes topics with Apache Kafka's own Java producer (tests/fixtures/JavaProducer.java,
  * run from the stack's jars), so tests read data no kafkajs client wrote: every
- * compression codec, committed and aborted transactions. One JVM writes them all.
+ * compression codec, committed and aborted transactions, headers in an order
+ * kafkajs' object cannot hold (JAVA_HEADERS). One JVM writes them all.
  *
  * @example
  * await javaProduce([{ topic: "t-zstd", compression: "zstd", plan: "plain:100" },
@@ -15,8 +16,22 @@ import { localKafka } from "./stack-fixtures.ts";
 export interface JavaTopic {
   topic: string;
   compression: "none" | "gzip" | "snappy" | "lz4" | "zstd";
-  /** Comma list of `plain:N`, `commit:N`, `abort:N` steps; see JavaProducer.java. */
+  /** Comma list of `plain:N`, `commit:N`, `abort:N`, `headers:N` steps; see JavaProducer.java. */
   plan: string;
+}
+
+/** The headers of message n of a `headers` step, in the order the Java producer writes them. */
+export function javaHeaders(n: number): [name: string, value: Buffer | null][] {
+  return [
+    ["b", Buffer.from("1")],
+    ["a", Buffer.from("2")],
+    ["b", Buffer.from("3")],
+    ["10", Buffer.from("x")],
+    ["9", Buffer.from("y")],
+    ["empty", null],
+    ["bin", Buffer.from([0xff, 0x00, 0xc3])],
+    ["n", Buffer.from(String(n))],
+  ];
 }
 
 export async function javaProduce(topics: JavaTopic[], brokers = localKafka.brokers): Promise<void> {

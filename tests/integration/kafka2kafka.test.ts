@@ -12,6 +12,7 @@ import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import { PROVENANCE_HEADERS } from "../../lib/processors/replicate.ts";
+import { javaHeaders, javaProduce } from "../helpers/java-producer.ts";
 import { REPO_ROOT, runTool } from "../helpers/run-tool.ts";
 import { createTopic, kafkaClient, produce, uniqueName, withAdmin } from "../helpers/stack-fixtures.ts";
 
@@ -99,13 +100,22 @@ function hex(value: Buffer | string | null | undefined): string | null {
   return value === null || value === undefined ? null : Buffer.from(value).toString("hex");
 }
 
-/** Headers in wire order, values as hex: equal means byte-identical. */
-function headerBytes(headers: IHeaders | undefined): [string, (string | null)[]][] {
-  return Object.entries(headers ?? {}).map(([name, v]) => [name, (Array.isArray(v) ? v : [v]).map(hex)]);
+/** Headers in wire order, names and values as hex: equal means byte-identical. */
+function headerBytes(m: KafkaMessage): [string | null, string | null][] {
+  return (m.headerList ?? []).map((h) => [hex(h.key), hex(h.value)]);
 }
 
-function fingerprint(m: KafkaMessage) {
-  return { key: hex(m.key), value: hex(m.value), headers: headerBytes(m.headers), timestamp: m.timestamp };
+/**
+ * A message's bytes; for a copy, without the x-source-cluster header every
+ * copy ends with (checked to be there).
+ */
+function fingerprint(m: KafkaMessage, copy = false) {
+  let headers = headerBytes(m);
+  if (copy) {
+    expect(headers.at(-1)?.[0]).toBe(hex(PROVENANCE_HEADERS.cluster));
+    headers = headers.slice(0, -1);
+  }
+  return { key: hex(m.key), value: hex(m.value), headers, timestamp: m.timestamp };
 }
 
 function seqOf(m: KafkaMessage): string {
@@ -119,7 +129,7 @@ function expectIdentical(source: Partitions, copy: Partitions): void {
     const copied = copy.get(partition) ?? [];
     expect({ partition, count: copied.length }).toEqual({ partition, count: messages.length });
     for (let i = 0; i < messages.length; i++) {
-      const [a, b] = [fingerprint(messages[i]!), fingerprint(copied[i]!)];
+      const [a, b] = [fingerprint(messages[i]!), fingerprint(copied[i]!, true)];
       if (!Bun.deepEquals(a, b)) expect({ partition, index: i, ...b }).toEqual({ partition, index: i, ...a });
     }
   }
@@ -145,7 +155,7 @@ function expectNothingMissing(source: Partitions, copy: Partitions): number {
     }
     expect({ partition, count: firstCopies.length }).toEqual({ partition, count: messages.length });
     for (let i = 0; i < messages.length; i++) {
-      const [a, b] = [fingerprint(messages[i]!), fingerprint(firstCopies[i]!)];
+      const [a, b] = [fingerprint(messages[i]!), fingerprint(firstCopies[i]!, true)];
       if (!Bun.deepEquals(a, b)) expect({ partition, index: i, ...b }).toEqual({ partition, index: i, ...a });
     }
   }
@@ -281,7 +291,7 @@ describe("kafka2kafka", () => {
     expect(copies.map((m) => m.value?.toString())).toEqual(["#1;v", "#2;v", "#4;v", "#5;v", "#7;v", "#8;v"]);
     const sourceOffsets = [1, 2, 4, 5, 7, 8];
     copies.forEach((m, i) => {
-      expect(Object.keys(m.headers ?? {})).toEqual(["keep", ...Object.values(PROVENANCE_HEADERS)]);
+      expect((m.headerList ?? []).map((h) => h.key)).toEqual(["keep", ...Object.values(PROVENANCE_HEADERS)]);
       expect(headerText(m.headers, PROVENANCE_HEADERS.cluster)).toBe(remoteId);
       expect(headerText(m.headers, PROVENANCE_HEADERS.topic)).toBe(topic);
       expect(headerText(m.headers, PROVENANCE_HEADERS.partition)).toBe("0");
@@ -333,4 +343,28 @@ describe("kafka2kafka", () => {
     expect(headerText(letters[0]!.headers, DLQ_HEADERS.reason)).toContain("too large");
     expect(headerText(letters[0]!.headers, DLQ_HEADERS.sourceOffset)).toBe("5");
   });
+
+  test("headers written by the Java client are copied as written: order, repeated names, null values, bytes", async () => {
+    const topic = uniqueName("k2k-java-headers");
+    await javaProduce([{ topic, compression: "lz4", plan: "headers:25" }], REMOTE);
+    const remoteId = await withAdmin(REMOTE, async (a) => (await a.describeCluster()).clusterId);
+    const written = (n: number) => javaHeaders(n).map(([name, value]): [string | null, string | null] => [hex(name), hex(value)]);
+    const nOf = (m: KafkaMessage) => Number(JSON.parse(m.value!.toString()).n);
+
+    const run = await k2k(["--topic", topic, "--group", uniqueName("g"), "--until-caught-up", "--json"]);
+    expect(run.code).toBe(0);
+    expect(summaryOf(run.stdout)).toMatchObject({ consumed: 25, copied: 25, dead_lettered: 0 });
+    const copies = [...(await readTopic(LOCAL, topic)).values()].flat();
+    expect(copies.length).toBe(25);
+    for (const copy of copies) {
+      expect(headerBytes(copy)).toEqual([...written(nOf(copy)), [hex(PROVENANCE_HEADERS.cluster), hex(remoteId)]]);
+    }
+
+    // --no-provenance: the copy's headers are exactly the source's.
+    const exact = await k2k(["--topic", topic, "--dest-topic", `${topic}.exact`, "--group", uniqueName("g"), "--no-provenance", "--until-caught-up", "--json"]);
+    expect(exact.code).toBe(0);
+    const exactCopies = [...(await readTopic(LOCAL, `${topic}.exact`)).values()].flat();
+    expect(exactCopies.length).toBe(25);
+    for (const copy of exactCopies) expect(headerBytes(copy)).toEqual(written(nOf(copy)));
+  }, 180_000);
 });

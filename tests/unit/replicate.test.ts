@@ -2,9 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { createRequire } from "node:module";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 import {
+  appendHeaders,
   PROVENANCE_HEADERS,
+  provenanceHeaders,
   replicate,
-  withProvenance,
   type ReplicaMessage,
   type ReplicateOptions,
 } from "../../lib/processors/replicate.ts";
@@ -28,7 +29,7 @@ function record(overrides: Partial<SourceRecord> = {}): SourceRecord {
 }
 
 function options(overrides: Partial<ReplicateOptions> = {}): ReplicateOptions {
-  return { sourceCluster: SOURCE, destinationCluster: DEST, partitioning: "preserve", provenance: false, destinationTopic: (t) => t, ...overrides };
+  return { sourceCluster: SOURCE, destinationCluster: DEST, partitioning: "preserve", provenance: "none", destinationTopic: (t) => t, ...overrides };
 }
 
 function written(outcome: ReturnType<typeof replicate>): ReplicaMessage {
@@ -63,8 +64,26 @@ describe("replicate", () => {
     expect(written(replicate(record(), options({ destinationTopic: (t) => `remote.${t}` }))).topic).toBe("remote.logins");
   });
 
-  test("provenance headers come after the record's own, as Buffers", () => {
-    const copy = written(replicate(record(), options({ provenance: true })));
+  test("headers keep their order, repeated names and null values; provenance goes after them", () => {
+    const headerList = [
+      { key: "b", value: Buffer.from("1") },
+      { key: "a", value: null },
+      { key: "b", value: Buffer.from("3") },
+    ];
+    const none = written(replicate(record({ headerList }), options()));
+    expect(none.headerList).toBe(headerList);
+    const copy = written(replicate(record({ headerList }), options({ provenance: "cluster" })));
+    expect(copy.headerList).toEqual([...headerList, { key: PROVENANCE_HEADERS.cluster, value: Buffer.from(SOURCE) }]);
+    expect(headerList.length).toBe(3); // the source record is not modified
+  });
+
+  test("provenance by default is x-source-cluster alone", () => {
+    const copy = written(replicate(record(), options({ provenance: "cluster" })));
+    expect(Object.keys(copy.headers)).toEqual(["trace", "bin", "multi", PROVENANCE_HEADERS.cluster]);
+  });
+
+  test("full provenance headers come after the record's own, as Buffers", () => {
+    const copy = written(replicate(record(), options({ provenance: "full" })));
     expect(Object.keys(copy.headers)).toEqual(["trace", "bin", "multi", ...Object.values(PROVENANCE_HEADERS)]);
     expect(copy.headers[PROVENANCE_HEADERS.cluster]).toEqual(Buffer.from(SOURCE));
     expect(copy.headers[PROVENANCE_HEADERS.topic]).toEqual(Buffer.from("logins"));
@@ -75,8 +94,9 @@ describe("replicate", () => {
   });
 
   test("a second hop appends its provenance to the first hop's", () => {
-    const hop1 = withProvenance(record(), "cluster-a");
-    const hop2 = withProvenance(record({ headers: hop1, topic: "remote.logins", partition: 0, offset: "5" }), "cluster-b");
+    const hop1 = appendHeaders(record().headers, provenanceHeaders(record(), "cluster-a", "full"));
+    const hop2Record = record({ headers: hop1, topic: "remote.logins", partition: 0, offset: "5" });
+    const hop2 = appendHeaders(hop1, provenanceHeaders(hop2Record, "cluster-b", "full"));
     expect(hop2[PROVENANCE_HEADERS.cluster]).toEqual([Buffer.from("cluster-a"), Buffer.from("cluster-b")]);
     expect(hop2[PROVENANCE_HEADERS.topic]).toEqual([Buffer.from("logins"), Buffer.from("remote.logins")]);
     expect(hop2[PROVENANCE_HEADERS.offset]).toEqual([Buffer.from("9007199254740993"), Buffer.from("5")]);
@@ -91,13 +111,10 @@ describe("replicate", () => {
     expect(replicate(fromElsewhere, options()).kind).toBe("write");
   });
 
-  test("a null header value, which kafkajs cannot produce, is a dead letter", () => {
+  test("a null header value is copied, not dead-lettered", () => {
+    const headerList = [{ key: "ok", value: Buffer.from("x") }, { key: "empty", value: null }];
     const headers = { ok: Buffer.from("x"), empty: null } as unknown as SourceRecord["headers"];
-    const outcome = replicate(record({ headers }), options());
-    expect(outcome).toMatchObject({ kind: "dead", stage: "process" });
-    expect(outcome.kind === "dead" && outcome.reason).toContain("header 'empty' has a null value");
-    const inList = { multi: [Buffer.from("a"), null] } as unknown as SourceRecord["headers"];
-    expect(replicate(record({ headers: inList }), options()).kind).toBe("dead");
+    expect(written(replicate(record({ headers, headerList }), options())).headerList).toEqual(headerList);
   });
 });
 
@@ -128,14 +145,16 @@ describe("produce batches", () => {
       message(0, { value: null, timestamp: "1600000000005" }),
       message(200, { key: Buffer.alloc(300), timestamp: "1600000100000", headers: { "ü": "é" } }),
       message(70_000),
+      message(5, { headers: { ignored: "x" }, headerList: [{ key: Buffer.from([0xff]), value: null }, { key: "b", value: "1" }, { key: "b", value: Buffer.from("2") }] }),
     ];
     expect(estimateBytes(messages[0]!)).toBe(await encodedBatchBytes([messages[0]!]));
-    const [all] = splitByBytes(messages, [0, 1, 2, 3], Number.MAX_SAFE_INTEGER);
-    expect(all).toEqual([0, 1, 2, 3]);
+    expect(estimateBytes(messages[4]!)).toBe(await encodedBatchBytes([messages[4]!]));
+    const [all] = splitByBytes(messages, [0, 1, 2, 3, 4], Number.MAX_SAFE_INTEGER);
+    expect(all).toEqual([0, 1, 2, 3, 4]);
     // A batch one byte over the budget is split; exactly at it is not.
     const exact = await encodedBatchBytes(messages);
-    expect(splitByBytes(messages, [0, 1, 2, 3], exact)).toEqual([[0, 1, 2, 3]]);
-    expect(splitByBytes(messages, [0, 1, 2, 3], exact - 1)).toEqual([[0, 1, 2], [3]]);
+    expect(splitByBytes(messages, [0, 1, 2, 3, 4], exact)).toEqual([[0, 1, 2, 3, 4]]);
+    expect(splitByBytes(messages, [0, 1, 2, 3, 4], exact - 1)).toEqual([[0, 1, 2, 3], [4]]);
   });
 
   test("split so no request passes the byte budget; an oversized message goes alone", () => {
