@@ -19,8 +19,11 @@ const spec = defineTool({
     "every message before it, so a kill -9 loses nothing; the one batch sent but not yet",
     "acknowledged is sent again on the next run and counted as `resent`.",
     "Polling works on FerretDB and standalone MongoDB; it does not see updates or deletes of",
-    "documents already sent, and the field must only grow (ObjectIds from one writer, a sequence,",
-    "an insert timestamp) and hold one BSON type.",
+    "documents already sent, and the field must hold one BSON type. When it holds a time",
+    "(ObjectId, Date, Timestamp) a document is sent once that time is --delay ms old, so one",
+    "inserted late with a smaller value (another client's ObjectId of the same second, a clock",
+    "behind) is not skipped as long as it is visible within --delay of its time. Other fields",
+    "(numbers, strings) must become visible in increasing order (one writer, a sequence).",
   ],
   options: {
     mongo: { type: "string", value: "SECTION", description: "MongoDB section of the config", defaultText: "mongodb" },
@@ -47,6 +50,12 @@ const spec = defineTool({
       description: "server: sort and limit on the server (needs an index on the field); client: read all after the checkpoint and sort here (FerretDB does not push sorts down)",
       defaultText: "client on FerretDB, server elsewhere",
     },
+    delay: {
+      type: "string",
+      value: "MS",
+      description: "Send a document once the time in its field is MS old (0: at once, gaps possible)",
+      defaultText: "5000",
+    },
     "poll-interval": { type: "string", value: "MS", description: "Wait between polls once caught up", defaultText: "1000" },
     "batch-size": { type: "string", value: "N", description: "Documents per read and per send", defaultText: "500" },
     canonical: { type: "boolean", description: "Canonical Extended JSON ({\"$numberInt\":\"1\"}) instead of relaxed" },
@@ -67,6 +76,7 @@ await runTool(spec, async (flags, ctx) => {
   const field = flags.string("since-field", "_id");
   if (!/^[^$.][^$]*$/.test(field) || field.endsWith(".")) throw new UsageError(`--since-field: '${field}' is not a field path`);
   const pollIntervalMs = flags.int("poll-interval", 1000, { min: 10 });
+  const delayMs = flags.int("delay", 5000, { min: 0 });
   const batchSize = flags.int("batch-size", 500, { min: 1, max: 100_000 });
   const logInterval = flags.int("log-interval", 1000, { min: 1 });
   const kafka = kafkaSection(ctx.config(), flags.string("kafka", "local_kafka"));
@@ -79,7 +89,7 @@ await runTool(spec, async (flags, ctx) => {
   if (!topic) throw new UsageError(`--topic is required ([${kafka.name}] has no default_producer_topic)`);
   const checkpointPath = flags.string("checkpoint") ?? `state/mongo2kafka/${database}.${collection}.${topic}.json`;
 
-  ctx.log.info("starting", { source: `${database}.${collection}`, topic, since_field: field, initial, checkpoint: checkpointPath });
+  ctx.log.info("starting", { source: `${database}.${collection}`, topic, since_field: field, delay_ms: delayMs, initial, checkpoint: checkpointPath });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { mongoToKafka } = await import("../lib/jobs/mongo-to-kafka.ts");
   const summary = await mongoToKafka({
@@ -91,6 +101,7 @@ await runTool(spec, async (flags, ctx) => {
     field,
     initial,
     checkpointPath,
+    delayMs,
     order,
     batchSize,
     pollIntervalMs,

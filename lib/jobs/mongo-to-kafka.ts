@@ -9,9 +9,15 @@
  * first and counts it as `resent`: the only messages that can be in the topic
  * twice are those of the one batch Kafka had not acknowledged.
  *
+ * Reads take only values older than `delayMs` when the field holds a time
+ * (the gap rule in lib/sources/mongo-poll.ts), so a document inserted late
+ * with a smaller value than one already sent is not skipped. With
+ * `untilCaughtUp` the run ends once every document whose field is older than
+ * the moment it first found nothing to read has been sent.
+ *
  * @example
  * const summary = await mongoToKafka({ kafka, mongo, database: "shop", collection: "orders",
- *   topic: "orders", field: "_id", initial: "snapshot", checkpointPath: "state/orders.json",
+ *   topic: "orders", field: "_id", initial: "snapshot", checkpointPath: "state/orders.json", delayMs: 5000,
  *   batchSize: 500, pollIntervalMs: 1000, untilCaughtUp: true, canonical: false, log, signal });
  */
 import { Partitioners, type Kafka, type Producer } from "kafkajs";
@@ -26,7 +32,17 @@ import type { Logger } from "../log/logger.ts";
 import { createProgress } from "../log/progress.ts";
 import { createMongoClient, describeMongo } from "../mongo/client.ts";
 import { decodePosition, encodePosition, mongoMessage } from "../processors/mongo-message.ts";
-import { defaultOrder, fieldValue, latestValue, readAfter, type ReadOrder } from "../sources/mongo-poll.ts";
+import {
+  batchFilter,
+  compareValues,
+  defaultOrder,
+  fieldValue,
+  horizon,
+  latestValue,
+  readAfter,
+  sampleValue,
+  type ReadOrder,
+} from "../sources/mongo-poll.ts";
 import { checkpointFile, type CheckpointFile } from "../state/checkpoint-file.ts";
 
 export interface MongoToKafkaOptions {
@@ -40,6 +56,8 @@ export interface MongoToKafkaOptions {
   /** With no checkpoint yet: send what the collection holds (snapshot) or only what comes later (none). */
   initial: "snapshot" | "none";
   checkpointPath: string;
+  /** A document is read once the time in its field is this old (fields holding a time only). */
+  delayMs: number;
   /** How reads are ordered; undefined picks client order on FerretDB, server order elsewhere. */
   order?: ReadOrder;
   batchSize: number;
@@ -105,7 +123,7 @@ export async function mongoToKafka(options: MongoToKafkaOptions): Promise<MongoT
     await producer.connect();
     const collection = mongoClient.db(options.database).collection(options.collection);
     const order = options.order ?? (await defaultOrder(mongoClient.db("admin")));
-    log.info("polling", { field: options.field, order });
+    log.info("polling", { field: options.field, order, delay_ms: options.delayMs });
     return await pollLoop({ options, collection, order, producer, file, source, saved });
   } finally {
     await producer?.disconnect().catch(() => {});
@@ -160,6 +178,12 @@ async function pollLoop({ options, collection, order, producer, file, source, sa
     log.info("resuming from checkpoint", { file: file.path, position, pending: pending?.count ?? 0 });
   }
 
+  /** A value of the field, for its type (the delay needs it); from the checkpoint or the collection. */
+  let sample: unknown = position === null ? undefined : decodePosition(position);
+  let sampleChecked = false;
+  /** With untilCaughtUp: when a read first found nothing; the run ends once every older document is sent. */
+  let caughtUpFrom: number | undefined;
+
   let stoppedBy: MongoToKafkaSummary["stoppedBy"] | undefined;
   while (!stoppedBy) {
     if (signal.aborted) {
@@ -170,12 +194,30 @@ async function pollLoop({ options, collection, order, producer, file, source, sa
     // After a crash, first exactly the range that may or may not have reached Kafka.
     const resending = pending;
     const upTo = resending ? decodePosition(resending.upTo) : undefined;
-    const query = { field, after, upTo, limit: options.batchSize };
+    if (sample === undefined && options.delayMs > 0) sample = await retrying("read a document", () => sampleValue(collection, field));
+    if (sample !== undefined && !sampleChecked) {
+      sampleChecked = true;
+      if (options.delayMs > 0 && horizon(sample, 0, 0) === undefined) {
+        log.warn("the field holds no time, so no delay protects against gaps: its values must become visible in increasing order", { field });
+      }
+    }
+    const readAt = Date.now();
+    const before = resending || options.delayMs <= 0 ? undefined : horizon(sample, readAt, options.delayMs);
+    const query = { field, after, upTo, before, limit: options.batchSize };
     const documents = await retrying("read from MongoDB", () => readAfter(collection, query, order));
     if (documents === undefined) continue;
     if (documents.length === 0 && !resending) {
-      if (options.untilCaughtUp) stoppedBy = "caught-up";
-      else await sleep(options.pollIntervalMs, signal);
+      if (options.untilCaughtUp) {
+        caughtUpFrom ??= readAt;
+        // A second past it, as ObjectIds hold whole seconds.
+        const coveredAll = before === undefined || compareValues(before, horizon(sample, caughtUpFrom + 1000, 0)) >= 0;
+        const newer = coveredAll ? undefined : await retrying("look for newer documents", () => collection.findOne(batchFilter({ field, after })));
+        if (coveredAll || newer === null) {
+          stoppedBy = "caught-up";
+          continue;
+        }
+      }
+      await sleep(options.pollIntervalMs, signal);
       continue;
     }
     for (let start = 0; start < documents.length && !signal.aborted; start += options.batchSize) {

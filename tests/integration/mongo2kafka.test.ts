@@ -1,14 +1,27 @@
 /**
  * mongo2kafka against FerretDB and Kafka of the local stack, in polling
  * mode (FerretDB has no change streams): N documents in, N messages out;
- * documents inserted while it runs; kill -9 and a rerun.
+ * documents inserted while it runs; one inserted late with a smaller _id
+ * (the polling gap); kill -9 and a rerun.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BSON, ObjectId } from "mongodb";
-import { progressSoFar, readAll, runToolToEnd, startTool, uniqueName, waitFor, withMongo, type ReadMessage } from "../helpers/stack-fixtures.ts";
+import {
+  progressSoFar,
+  readAll,
+  runToolToEnd,
+  startTool,
+  Steps,
+  stderrTail,
+  uniqueName,
+  waitFor,
+  withAdmin,
+  withMongo,
+  type ReadMessage,
+} from "../helpers/stack-fixtures.ts";
 
 const TOOL = "tools/mongo2kafka.ts";
 const DB = "toolkit_tests";
@@ -87,6 +100,31 @@ describe("mongo2kafka (polling, FerretDB)", () => {
     expect(seqs.length).toBe(1_500);
     expect(new Set(seqs).size).toBe(1_500);
   });
+
+  test("a document inserted late with a smaller _id than one already there (another client, same second) is sent too", async () => {
+    const run = newRun();
+    const steps = new Steps("mongo2kafka polling gap");
+    const tool = startTool(TOOL, args(run, "--poll-interval", "100", "--log-interval", "1"));
+    const toolLog = () => stderrTail(tool);
+    try {
+      await steps.until("the tool polling the empty collection", 60_000, () => tool.stderrSoFar().includes('"msg":"polling"'), toolLog);
+      const later = new ObjectId();
+      // Another client's ObjectId of the same second whose random bytes sort lower: a smaller _id, inserted after.
+      const earlier = ObjectId.createFromTime(Math.floor(later.getTimestamp().getTime() / 1000));
+      await withMongo((c) => c.db(DB).collection(run.collection).insertOne({ _id: later, seq: 1 }));
+      // Without a delay the tool reads `later` within a poll or two and moves its position past `earlier`.
+      await Bun.sleep(1_000);
+      await withMongo((c) => c.db(DB).collection(run.collection).insertOne({ _id: earlier, seq: 0 }));
+      const sent = () => withAdmin(undefined, async (admin) => (await admin.fetchTopicOffsets(run.topic)).reduce((n, p) => n + Number(p.high), 0));
+      await steps.until("both documents in the topic", 60_000, async () => (await sent()) >= 2, toolLog);
+      tool.proc.kill("SIGTERM");
+      expect(await steps.run("exit after SIGTERM", 30_000, tool.exited, toolLog)).toBe(0);
+      expect(sequences(await readAll(run.topic))).toEqual([0, 1]);
+      steps.done();
+    } finally {
+      tool.proc.kill("SIGKILL");
+    }
+  }, 180_000);
 
   test("kill -9 mid-run, then a rerun: nothing lost, duplicates only from the one unacknowledged batch, counted", async () => {
     const run = newRun();

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Long, ObjectId } from "mongodb";
+import { Long, ObjectId, Timestamp } from "mongodb";
 import { decodePosition, encodePosition, mongoMessage } from "../../lib/processors/mongo-message.ts";
-import { batchFilter, compareValues, fieldValue } from "../../lib/sources/mongo-poll.ts";
+import { batchFilter, compareValues, fieldValue, horizon } from "../../lib/sources/mongo-poll.ts";
 import { checkpointFile, CheckpointFileError } from "../../lib/state/checkpoint-file.ts";
 
 const id = new ObjectId("65f000000000000000000001");
@@ -42,6 +42,21 @@ describe("mongo-poll", () => {
   test("the range filter", () => {
     expect(batchFilter({ field: "_id", after: undefined })).toEqual({ _id: { $exists: true } });
     expect(batchFilter({ field: "at", after: 1, upTo: 5 })).toEqual({ at: { $gt: 1, $lte: 5 } });
+    expect(batchFilter({ field: "at", after: 1, before: 9 })).toEqual({ at: { $gt: 1, $lt: 9 } });
+  });
+
+  test("the delay's horizon: the value of `delay` ago in the field's type, none for types without a time", () => {
+    const now = 1_700_000_012_345;
+    const objectIdHorizon = horizon(new ObjectId(), now, 5_000) as ObjectId;
+    expect(objectIdHorizon.getTimestamp().getTime()).toBe(1_700_000_007_000);
+    // Every ObjectId of that second sorts at or after it, so none of them is read yet.
+    expect(compareValues(ObjectId.createFromTime(1_700_000_007), objectIdHorizon)).toBe(0);
+    expect(compareValues(ObjectId.createFromTime(1_700_000_006), objectIdHorizon)).toBe(-1);
+    expect(horizon(new Date(0), now, 5_000)).toEqual(new Date(1_700_000_007_345));
+    expect(horizon(new Timestamp({ t: 1, i: 1 }), now, 5_000)).toEqual(new Timestamp({ t: 1_700_000_007, i: 0 }));
+    expect(compareValues(new Timestamp({ t: 5, i: 2 }), new Timestamp({ t: 6, i: 0 }))).toBe(-1);
+    expect(horizon(42, now, 5_000)).toBeUndefined();
+    expect(horizon("a", now, 5_000)).toBeUndefined();
   });
 
   test("client-side order matches MongoDB's within a type", () => {
