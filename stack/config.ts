@@ -31,8 +31,11 @@ export interface Ports {
   localController: number;
   remoteKafka: number;
   remoteSasl: number;
+  remoteTls: number;
+  remoteMtls: number;
   remoteController: number;
   mongo: number;
+  mongoTls: number;
   prometheus: number;
   alertmanager: number;
   postgres: number;
@@ -45,8 +48,11 @@ export function ports(): Ports {
     localController: envPort("STACK_LOCAL_CONTROLLER_PORT", 19093),
     remoteKafka: envPort("STACK_REMOTE_KAFKA_PORT", 9192),
     remoteSasl: envPort("STACK_REMOTE_SASL_PORT", 9193),
+    remoteTls: envPort("STACK_REMOTE_TLS_PORT", 9194),
+    remoteMtls: envPort("STACK_REMOTE_MTLS_PORT", 9195),
     remoteController: envPort("STACK_REMOTE_CONTROLLER_PORT", 19194),
     mongo: envPort("STACK_MONGO_PORT", 27017),
+    mongoTls: envPort("STACK_MONGO_TLS_PORT", 27018),
     prometheus: envPort("STACK_PROMETHEUS_PORT", 9090),
     alertmanager: envPort("STACK_ALERTMANAGER_PORT", 9093),
     postgres: envPort("STACK_POSTGRES_PORT", 5432),
@@ -72,4 +78,6 @@ export interface Server {
   command(): string[];
   /** Resolves if the server answers a real request, rejects otherwise. */
   probe(): Promise<void>;
+  /** Run once after a start by `up`, when the server answers: setup that needs it running. */
+  afterStart?(): Promise<void>;
 }

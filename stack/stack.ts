@@ -11,9 +11,13 @@
  *
  * Servers (all on 127.0.0.1; state, logs and pid files under .stack/<server>/):
  *   local-kafka   Kafka 3.9 KRaft, PLAINTEXT 9092, controller 19093
- *   remote-kafka  Kafka 3.9 KRaft, PLAINTEXT 9192, SASL_PLAINTEXT SCRAM-SHA-512 9193
- *                 (user replicator / replicator-secret), controller 19194
- *   ferretdb      FerretDB (MongoDB protocol) on SQLite, 27017
+ *   remote-kafka  Kafka 3.9 KRaft, PLAINTEXT 9192, SASL_PLAINTEXT 9193 and SASL_SSL 9194
+ *                 (SCRAM-SHA-512 and SCRAM-SHA-256, user replicator / replicator-secret),
+ *                 SSL with a required client certificate 9195, controller 19194
+ *   ferretdb      FerretDB (MongoDB protocol) on SQLite, 27017, and TLS with a required
+ *                 client certificate on 27018
+ *   TLS           a CA, a server certificate (IP 127.0.0.1) and a client certificate,
+ *                 made with openssl at the first `up` under .stack/tls/ (stack/tls.ts)
  *   prometheus    Prometheus (Debian package), 9090: config/monitoring/alerts.yml, targets
  *                 from .stack/prometheus/targets/*.json
  *   alertmanager  Alertmanager (Debian package), 9093: config/monitoring/alertmanager.yml
@@ -23,12 +27,12 @@
  *                 API at http://127.0.0.1:8081/apis/ccompat/v7
  *
  * Ports can be moved with STACK_LOCAL_KAFKA_PORT, STACK_LOCAL_CONTROLLER_PORT,
- * STACK_REMOTE_KAFKA_PORT, STACK_REMOTE_SASL_PORT, STACK_REMOTE_CONTROLLER_PORT
- * STACK_MONGO_PORT, STACK_PROMETHEUS_PORT, STACK_ALERTMANAGER_PORT,
+ * STACK_REMOTE_KAFKA_PORT, STACK_REMOTE_SASL_PORT, STACK_REMOTE_TLS_PORT,
+ * STACK_REMOTE_MTLS_PORT, STACK_REMOTE_CONTROLLER_PORT, STACK_MONGO_PORT, STACK_MONGO_TLS_PORT, STACK_PROMETHEUS_PORT, STACK_ALERTMANAGER_PORT,
  * STACK_POSTGRES_PORT and STACK_SCHEMA_REGISTRY_PORT; pass the same values to `down` and `status`.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
- * Needs java (17+), mvn and go on PATH; Prometheus and Alertmanager come from
+ * Needs java (17+), mvn, go and openssl on PATH; Prometheus and Alertmanager come from
  * Debian packages, installed with apt-get when missing (as root, or via sudo).
  * docker-compose.yml is the Docker alternative.
  */
@@ -42,6 +46,7 @@ import { install, installNeeded } from "./install.ts";
 import { kafkaServer } from "./kafka.ts";
 import { alertmanagerServer, prometheusServer } from "./prometheus.ts";
 import { schemaRegistryServer } from "./registry.ts";
+import { ensureTlsMaterial } from "./tls.ts";
 import { sleep } from "../lib/backoff.ts";
 import { findByMarker, isAlive, isRunning, otherCheckoutServers, portInUse, readPid, removePid, startDetached, stopProcess, tail, withLock, writePid } from "./proc.ts";
 
@@ -54,8 +59,13 @@ function servers(): Server[] {
   const p = ports();
   return [
     kafkaServer({ name: "local-kafka", port: p.localKafka, controllerPort: p.localController }),
-    kafkaServer({ name: "remote-kafka", port: p.remoteKafka, controllerPort: p.remoteController, saslPort: p.remoteSasl }),
-    ferretdbServer(p.mongo),
+    kafkaServer({
+      name: "remote-kafka",
+      port: p.remoteKafka,
+      controllerPort: p.remoteController,
+      secure: { sasl: p.remoteSasl, saslSsl: p.remoteTls, mtls: p.remoteMtls },
+    }),
+    ferretdbServer(p.mongo, p.mongoTls),
     prometheusServer(p.prometheus, p.alertmanager),
     alertmanagerServer(p.alertmanager),
     postgresServer(p.postgres),
@@ -141,6 +151,7 @@ async function ensureRunning(s: Server): Promise<number | undefined> {
   const newPid = startDetached(s.command(), { cwd: s.dir, logFile: s.logFile });
   writePid(s.pidFile, newPid);
   await waitUntilAnswering(s, newPid, true);
+  await s.afterStart?.();
   console.log(`stack: ${s.name} up (pid ${newPid}, port ${s.ports[0]}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return (performance.now() - started) / 1000;
 }
@@ -149,6 +160,7 @@ async function up(): Promise<void> {
   const started = performance.now();
   const all = servers();
   if (installNeeded()) await install();
+  await ensureTlsMaterial();
   // In parallel: the two JVMs dominate, and each waits on its own probe.
   const results = await Promise.allSettled(all.map(ensureRunning));
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));

@@ -4,8 +4,9 @@
  * Keys: servers (required, comma-separated host:port), username, password,
  * sasl_mechanism (plain | scram-sha-256 | scram-sha-512; plain when a
  * username is set without one, as in the original database.ini), ssl,
- * ssl_ca_file (implies ssl), client_id, default_consumer_group_id,
- * default_consumer_topic, default_producer_topic.
+ * ssl_ca_file, ssl_cert_file and ssl_key_file (PEM files; a client
+ * certificate for brokers that require one; each implies ssl), client_id,
+ * default_consumer_group_id, default_consumer_topic, default_producer_topic.
  *
  * Tuning, every key optional (kafkajs defaults apply when unset), named
  * after the Java client's settings: consumers take fetch_min_bytes,
@@ -37,7 +38,11 @@ export interface KafkaSection {
   clientId: string;
   sasl?: { mechanism: SaslMechanism; username: string; password: string };
   ssl: boolean;
+  /** PEM file of the CAs to trust instead of the system's. */
   sslCaFile?: string;
+  /** PEM files of the client certificate and its key, always both or neither. */
+  sslCertFile?: string;
+  sslKeyFile?: string;
   defaultGroupId?: string;
   defaultConsumerTopic?: string;
   defaultProducerTopic?: string;
@@ -70,6 +75,8 @@ const KEYS = [
   "sasl_mechanism",
   "ssl",
   "ssl_ca_file",
+  "ssl_cert_file",
+  "ssl_key_file",
   "client_id",
   "default_consumer_group_id",
   "default_consumer_topic",
@@ -105,6 +112,8 @@ const schema = z.object({
     .optional(),
   ssl: booleanField.optional(),
   ssl_ca_file: optionalText,
+  ssl_cert_file: optionalText,
+  ssl_key_file: optionalText,
   client_id: textField.default("kafka-toolkit"),
   default_consumer_group_id: optionalText,
   default_consumer_topic: optionalText,
@@ -128,9 +137,15 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
 
   if (v.sasl_mechanism && !v.username) throw new ConfigError(`${where} username: is required with sasl_mechanism`);
   if (v.username && !v.password) throw new ConfigError(`${where} password: is required with username`);
-  if (v.ssl_ca_file && !existsSync(v.ssl_ca_file)) {
-    throw new ConfigError(`${where} ssl_ca_file: no such file ${v.ssl_ca_file}`);
+  for (const key of ["ssl_ca_file", "ssl_cert_file", "ssl_key_file"] as const) {
+    const file = v[key];
+    if (file && !existsSync(file)) throw new ConfigError(`${where} ${key}: no such file ${file}`);
   }
+  if (Boolean(v.ssl_cert_file) !== Boolean(v.ssl_key_file)) {
+    const [missing, set] = v.ssl_cert_file ? ["ssl_key_file", "ssl_cert_file"] : ["ssl_cert_file", "ssl_key_file"];
+    throw new ConfigError(`${where} ${missing}: is required with ${set}`);
+  }
+
   if (v.fetch_min_bytes !== undefined && v.fetch_max_bytes !== undefined && v.fetch_min_bytes > v.fetch_max_bytes) {
     throw new ConfigError(`${where} fetch_min_bytes: must not exceed fetch_max_bytes (${v.fetch_max_bytes})`);
   }
@@ -148,8 +163,10 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
     sasl: v.username
       ? { mechanism: v.sasl_mechanism ?? "plain", username: v.username, password: v.password ?? "" }
       : undefined,
-    ssl: v.ssl ?? v.ssl_ca_file !== undefined,
+    ssl: v.ssl ?? (v.ssl_ca_file !== undefined || v.ssl_cert_file !== undefined),
     sslCaFile: v.ssl_ca_file,
+    sslCertFile: v.ssl_cert_file,
+    sslKeyFile: v.ssl_key_file,
     defaultGroupId: v.default_consumer_group_id,
     defaultConsumerTopic: v.default_consumer_topic,
     defaultProducerTopic: v.default_producer_topic,

@@ -2,8 +2,10 @@
  * A MongoDB section of database.ini, validated.
  *
  * Keys: uri (wins over host and port), host, port (27017), username,
- * password, auth_source (admin), tls, tls_ca_file, default_database,
- * default_collection.
+ * password, auth_source (admin), tls, tls_ca_file (PEM of the CAs to trust),
+ * tls_certificate_key_file (PEM holding the client certificate and its key,
+ * as mongosh's --tlsCertificateKeyFile; each tls_* file implies tls),
+ * default_database, default_collection.
  *
  * @example
  * const mongo = mongoSection(loadConfigSource("database.ini"), "mongodb");
@@ -23,6 +25,8 @@ export interface MongoSection {
   auth?: { username: string; password: string; authSource?: string };
   tls: boolean;
   tlsCaFile?: string;
+  /** Client certificate and key in one PEM file, for servers that require one. */
+  tlsCertificateKeyFile?: string;
   defaultDatabase?: string;
   defaultCollection?: string;
 }
@@ -36,6 +40,7 @@ const KEYS = [
   "auth_source",
   "tls",
   "tls_ca_file",
+  "tls_certificate_key_file",
   "default_database",
   "default_collection",
 ] as const;
@@ -51,6 +56,7 @@ const schema = z.object({
   auth_source: optionalText,
   tls: booleanField.optional(),
   tls_ca_file: optionalText,
+  tls_certificate_key_file: optionalText,
   default_database: optionalText,
   default_collection: optionalText,
 });
@@ -64,8 +70,9 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
 
   if (!v.uri && !v.host) throw new ConfigError(`${where} host: is required (or set uri)`);
   if (v.username && !v.password) throw new ConfigError(`${where} password: is required with username`);
-  if (v.tls_ca_file && !existsSync(v.tls_ca_file)) {
-    throw new ConfigError(`${where} tls_ca_file: no such file ${v.tls_ca_file}`);
+  for (const key of ["tls_ca_file", "tls_certificate_key_file"] as const) {
+    const file = v[key];
+    if (file && !existsSync(file)) throw new ConfigError(`${where} ${key}: no such file ${file}`);
   }
   // Credentials inside a uri would leak wherever the uri is printed, so they
   // are lifted out and passed to the driver separately.
@@ -80,8 +87,9 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
       ? // A uri's own authSource (or its /database) applies unless auth_source is set, as in pymongo.
         { username, password: password ?? "", authSource: v.auth_source ?? (v.uri ? undefined : "admin") }
       : undefined,
-    tls: v.tls ?? v.tls_ca_file !== undefined,
+    tls: v.tls ?? (v.tls_ca_file !== undefined || v.tls_certificate_key_file !== undefined),
     tlsCaFile: v.tls_ca_file,
+    tlsCertificateKeyFile: v.tls_certificate_key_file,
     defaultDatabase: v.default_database,
     defaultCollection: v.default_collection,
   };

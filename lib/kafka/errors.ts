@@ -7,7 +7,8 @@
  * moved, coordinator loading, concurrent transactions, ...), a request that
  * timed out, and kafkajs giving up after its own retries of a retriable error
  * (KafkaJSNumberOfRetriesExceeded). Never retriable: a fenced transactional
- * producer (another member owns its partition now) and everything else.
+ * producer (another member owns its partition now), a connection error
+ * marked not retriable (a TLS failure, see client.ts) and everything else.
  *
  * @example
  * try { await producer.send(request); }
@@ -28,6 +29,7 @@ interface KafkaishError {
 export function isRetriableKafkaError(error: unknown): boolean {
   if (isFencedError(error)) return false;
   const e = error as KafkaishError | undefined;
+  if (e?.retriable === false && e.name === "KafkaJSConnectionError") return false;
   return e?.retriable === true || (e?.name !== undefined && RETRIABLE_NAMES.has(e.name));
 }
 

@@ -7,8 +7,10 @@
  * await client.connect();
  * await client.db("admin").command({ ping: 1 });
  */
-import { MongoClient, type MongoClientOptions } from "mongodb";
+import { MongoClient, type MongoClientOptions, type ServerHeartbeatFailedEvent } from "mongodb";
 import type { MongoSection } from "../config/mongo-section.ts";
+import { redactUri } from "../config/redact.ts";
+import { TlsConfigError, tlsProblem } from "../tls-errors.ts";
 
 export interface MongoClientFactoryOptions {
   /** Server selection and connect timeout; how long an outage blocks a call. */
@@ -30,6 +32,7 @@ export function createMongoClient(section: MongoSection, options: MongoClientFac
     socketTimeoutMS: options.socketTimeoutMs ?? 120_000,
     tls: section.tls || undefined,
     tlsCAFile: section.tlsCaFile,
+    tlsCertificateKeyFile: section.tlsCertificateKeyFile,
     ...(section.auth
       ? {
           auth: { username: section.auth.username, password: section.auth.password },
@@ -37,10 +40,47 @@ export function createMongoClient(section: MongoSection, options: MongoClientFac
         }
       : {}),
   };
-  return new MongoClient(section.uri, clientOptions);
+  return new FailFastMongoClient(section.uri, clientOptions);
+}
+
+const MONGO_TLS_KEYS = { ca: "tls_ca_file", cert: "tls_certificate_key_file" };
+
+/**
+ * A client whose connect() fails as soon as the server monitor meets a TLS
+ * failure that no retry can fix (see tls-errors.ts), with a line naming the
+ * section and the key to fix, instead of retrying until the server
+ * selection timeout.
+ */
+class FailFastMongoClient extends MongoClient {
+  private permanent?: TlsConfigError;
+  private onPermanent?: (error: TlsConfigError) => void;
+
+  constructor(uri: string, options: MongoClientOptions) {
+    super(uri, options);
+    this.on("serverHeartbeatFailed", (event: ServerHeartbeatFailedEvent) => {
+      const problem = tlsProblem(event.failure, MONGO_TLS_KEYS);
+      if (!problem) return;
+      // Callers name the section with describeMongo(); the server is what they do not know.
+      this.permanent ??= new TlsConfigError(`${event.connectionId}: ${problem}`);
+      this.onPermanent?.(this.permanent);
+    });
+  }
+
+  override async connect(): Promise<this> {
+    if (this.permanent) throw this.permanent;
+    const failed = new Promise<never>((_, reject) => {
+      this.onPermanent = reject;
+    });
+    try {
+      return await Promise.race([super.connect(), failed]);
+    } finally {
+      this.onPermanent = undefined;
+    }
+  }
 }
 
 /** Where a section points, for logs; never the password. */
 export function describeMongo(section: MongoSection): string {
-  return `[${section.name}] ${section.uri}${section.auth ? ` user=${section.auth.username}` : ""}`;
+  const tls = section.tls ? ` tls${section.tlsCertificateKeyFile ? "+client-cert" : ""}` : "";
+  return `[${section.name}] ${redactUri(section.uri)}${tls}${section.auth ? ` user=${section.auth.username}` : ""}`;
 }

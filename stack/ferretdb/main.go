@@ -22,6 +22,10 @@ import (
 
 func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	listenTLS := flag.String("listen-tls", "", "TCP address of the TLS listener; empty for none")
+	tlsCert := flag.String("tls-cert-file", "", "server certificate (PEM) of the TLS listener")
+	tlsKey := flag.String("tls-key-file", "", "server key (PEM) of the TLS listener")
+	tlsCA := flag.String("tls-ca-file", "", "CA (PEM) that client certificates must be signed by; set, a client certificate is required")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite URI of the data directory (must end with /)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	flag.Parse()
@@ -36,7 +40,13 @@ func main() {
 	slog.SetDefault(logger)
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
+		Listener: ferretdb.ListenerConfig{
+			TCP:         *listenAddr,
+			TLS:         *listenTLS,
+			TLSCertFile: *tlsCert,
+			TLSKeyFile:  *tlsKey,
+			TLSCAFile:   *tlsCA,
+		},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: *sqliteURL,
@@ -51,7 +61,7 @@ func main() {
 	defer stop()
 
 	// Lifecycle lines bypass --log-level so the log file always shows starts and stops.
-	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, sqlite %s\n", *listenAddr, *sqliteURL)
+	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s (TLS: %q), sqlite %s\n", *listenAddr, *listenTLS, *sqliteURL)
 	if err := f.Run(ctx); err != nil {
 		logger.Error("FerretDB stopped with an error", "error", err)
 		os.Exit(1)

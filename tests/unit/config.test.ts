@@ -94,6 +94,7 @@ describe("config", () => {
     ["[k]\nservers = a:1\nusername = u\n", "k", "[k] password: is required with username"],
     ["[k]\nservers = a:1\nssl = maybe\n", "k", "[k] ssl: expected true or false"],
     ["[k]\nservers = a:1\nssl_ca_file = /nope.pem\n", "k", "[k] ssl_ca_file: no such file /nope.pem"],
+    ["[k]\nservers = a:1\nssl_cert_file = /nope.pem\n", "k", "[k] ssl_cert_file: no such file /nope.pem"],
     ["[k]\nservers = a:1\nfetch_max_bytes = 10MB\n", "k", "[k] fetch_max_bytes: expected a whole number of bytes"],
     ["[k]\nservers = a:1\nmax_partition_fetch_bytes = 0\n", "k", "[k] max_partition_fetch_bytes: expected a whole number of bytes from 1"],
     ["[k]\nservers = a:1\nfetch_max_wait_ms = -5\n", "k", "[k] fetch_max_wait_ms: expected a whole number of milliseconds"],
@@ -114,6 +115,7 @@ describe("config", () => {
     ["[m]\nhost = h\nport = 99999\n", "[m] port: expected a port number from 1 to 65535"],
     ["[m]\nhost = h\nport = abc\n", "[m] port: expected a port number"],
     ["[m]\nuri = http://x\n", "[m] uri: expected a mongodb://"],
+    ["[m]\nhost = h\ntls_certificate_key_file = /nope.pem\n", "[m] tls_certificate_key_file: no such file /nope.pem"],
   ])("mongo section %#", (text, expected) => {
     const error = errorOf(() => mongoSection(loadConfigSource(iniFile(text), {}), "m"));
     expect(error).toBeInstanceOf(ConfigError);
@@ -141,6 +143,24 @@ describe("config", () => {
     const section = kafkaSection(loadConfigSource(iniFile("[k]\nservers = a:1\n"), {}), "k");
     expect(Object.values(section.consumer).every((v) => v === undefined)).toBe(true);
     expect(section.producer).toEqual({ lingerMs: undefined, batchBytes: undefined });
+  });
+
+  test("TLS keys: CA and client certificate files, each implying ssl/tls; cert and key go together", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kt-tls-"));
+    const pem = (name: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, "-----BEGIN CERTIFICATE-----\n");
+      return path;
+    };
+    const [ca, cert, key] = [pem("ca.pem"), pem("client.pem"), pem("client-key.pem")];
+    const kafka = kafkaSection(loadConfigSource(iniFile(`[k]\nservers = a:1\nssl_cert_file = ${cert}\nssl_key_file = ${key}\n`), {}), "k");
+    expect(kafka).toMatchObject({ ssl: true, sslCertFile: cert, sslKeyFile: key, sslCaFile: undefined });
+    const off = kafkaSection(loadConfigSource(iniFile(`[k]\nservers = a:1\nssl = false\nssl_ca_file = ${ca}\n`), {}), "k");
+    expect(off.ssl).toBe(false);
+    const alone = errorOf(() => kafkaSection(loadConfigSource(iniFile(`[k]\nservers = a:1\nssl_cert_file = ${cert}\n`), {}), "k"));
+    expect(alone.message).toContain("[k] ssl_key_file: is required with ssl_cert_file");
+    const mongo = mongoSection(loadConfigSource(iniFile(`[m]\nhost = h\ntls_ca_file = ${ca}\ntls_certificate_key_file = ${cert}\n`), {}), "m");
+    expect(mongo).toMatchObject({ tls: true, tlsCaFile: ca, tlsCertificateKeyFile: cert });
   });
 
   test("an unknown section lists the ones there are", () => {
