@@ -1,11 +1,14 @@
 /**
  * The main jobs under Deno 2 (the `deno` npm package), on the real stack,
- * with exact counts: kafka2mongo into FerretDB and kafka2kafka from the
- * remote cluster to the local one. The kafka2mongo run also sets consumer and
+ * with exact counts: kafka2mongo into FerretDB, kafka2sql into a SQLite file
+ * (node:sqlite under Deno) and kafka2kafka from the remote cluster to the
+ * local one. The kafka2mongo run also sets consumer and
  * producer tuning keys through the environment, so they reach kafkajs.
  */
 import { describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { REPO_ROOT, runTool } from "../helpers/run-tool.ts";
@@ -54,6 +57,33 @@ describe("under deno", () => {
     expect(summaryOf(run.stdout)).toMatchObject({ consumed: 3000, inserted: 3000, committed: 3000, remaining_lag: 0, stopped_by: "caught-up" });
     const stored = await withMongo((client) => client.db(DB).collection(topic).countDocuments());
     expect(stored).toBe(3000);
+  });
+
+  test("kafka2sql lands 3000 messages in SQLite exactly once, and a replay finds only duplicates", async () => {
+    const topic = uniqueName("deno-k2sql");
+    const table = topic.replaceAll("-", "_");
+    const file = resolve(REPO_ROOT, ".stack/sqlite", `${topic}.db`);
+    await createTopic(topic, 3);
+    await produceJson(topic, 3000);
+    const sqlArgs = ["--sql", "sqlite", "--topic", topic, "--group", `${topic}-group`, "--table", table, "--columns", "seq:bigint", "--until-caught-up", "--json"];
+    try {
+      const run = await deno("tools/kafka2sql.ts", sqlArgs, { KT_SQLITE_PATH: file });
+      expect(run.stderr).not.toContain('"level":"error"');
+      expect(run.code).toBe(0);
+      expect(summaryOf(run.stdout)).toMatchObject({ consumed: 3000, inserted: 3000, committed: 3000, remaining_lag: 0, stopped_by: "caught-up" });
+      const replay = await deno("tools/kafka2sql.ts", [...sqlArgs, "--from-beginning"], { KT_SQLITE_PATH: file });
+      expect(replay.code).toBe(0);
+      expect(summaryOf(replay.stdout)).toMatchObject({ inserted: 0, duplicates: 3000 });
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        const stored = db.prepare(`SELECT count(*) AS rows, count(DISTINCT "seq") AS seqs FROM "${table}"`).get();
+        expect(stored).toEqual({ rows: 3000, seqs: 3000 });
+      } finally {
+        db.close();
+      }
+    } finally {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+    }
   });
 
   test("kafka2kafka copies 3000 messages exactly, partition by partition", async () => {
