@@ -86,7 +86,7 @@ export function parseFlags<Spec extends ToolSpec<Record<string, OptionSpec>>>(sp
   let values: ParsedValues;
   try {
     values = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options: Object.fromEntries(
         Object.entries(options).map(([name, o]) => [
           name,
@@ -100,6 +100,30 @@ export function parseFlags<Spec extends ToolSpec<Record<string, OptionSpec>>>(sp
     throw translateParseError(error);
   }
   return flagsFrom(values);
+}
+
+/**
+ * `-o -10` and `--offset -10`: parseArgs takes a value starting with '-' for a
+ * flag, as kcat users write negative offsets. A negative number after a flag
+ * that takes a value is joined to it (`--offset=-10`).
+ */
+function joinNegativeValues(argv: string[], options: Record<string, OptionSpec>): string[] {
+  const takesValue = (arg: string) => {
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (long) return options[long]?.type === "string" ? long : undefined;
+    const short = /^-([^-])$/.exec(arg)?.[1];
+    return short ? Object.entries(options).find(([, o]) => o.short === short && o.type === "string")?.[0] : undefined;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = takesValue(argv[i]!);
+    const next = argv[i + 1];
+    if (name && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
 }
 
 function translateParseError(error: unknown): UsageError {

@@ -1,7 +1,7 @@
 /**
  * Reads a topic from its earliest offset to the end it had when the read
- * started, then stops (like `kcat -e`). Nothing is committed: kafkajs can
- * only consume in a group, so a throwaway group is used and deleted after.
+ * started, then stops (like `kcat -e`). Nothing is committed (a throwaway
+ * group, deleted after; see read-partitions.ts, which does the reading).
  * A read that makes no progress for `idleTimeoutMs` stops and says which
  * partitions did not reach their end, so it never hangs.
  *
@@ -12,10 +12,9 @@
  * });
  * result.complete; // true when every partition reached its end offset
  */
-import { randomUUID } from "node:crypto";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { readPartitions } from "./read-partitions.ts";
 
 export interface PartitionRange {
   partition: number;
@@ -52,81 +51,25 @@ export class TopicNotFoundError extends Error {
 }
 
 export async function readTopicToEnd(kafka: Kafka, topic: string, options: ReadTopicOptions): Promise<ReadTopicResult> {
-  const { log } = options;
   const admin = kafka.admin();
   await admin.connect();
+  let bounds: { partition: number; earliest: number; end: number }[];
   try {
     if (!(await admin.listTopics()).includes(topic)) throw new TopicNotFoundError(topic);
-    const ranges = new Map<number, PartitionRange>();
-    for (const o of await admin.fetchTopicOffsets(topic)) {
-      const earliest = Number(o.low);
-      const end = Number(o.high);
-      ranges.set(o.partition, { partition: o.partition, earliest, end, reached: end <= earliest });
-    }
-    const result = () => {
-      const partitions = [...ranges.values()].sort((a, b) => a.partition - b.partition);
-      return { partitions, complete: partitions.every((p) => p.reached) };
-    };
-    if (result().complete) return result();
-
-    const groupId = `${options.groupPrefix ?? "kafka-toolkit-read"}-${randomUUID()}`;
-    const consumer = kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
-      maxWaitTimeInMs: 250,
-    });
-    let stoppedBy: ReadTopicResult["stoppedBy"];
-    let finish = () => {};
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const stop = (reason: NonNullable<ReadTopicResult["stoppedBy"]>) => {
-      stoppedBy = reason;
-      finish();
-    };
-    const onAbort = () => stop("signal");
-    let idleCheck: ReturnType<typeof setInterval> | undefined;
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      let lastProgressAt = Date.now();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      if (options.signal?.aborted) onAbort();
-      // Fired for every fetched batch, also those holding only transaction
-      // markers or aborted records, which never reach eachBatch.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        lastProgressAt = Date.now();
-        const range = ranges.get(payload.partition);
-        if (range && Number(payload.lastOffset) + 1 >= range.end) range.reached = true;
-        if (result().complete) finish();
-      });
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        log.warn("reader crashed", { topic, error: errorMessage(payload.error), restart: payload.restart });
-        if (!payload.restart) stop("crash");
-      });
-      idleCheck = setInterval(() => {
-        if (Date.now() - lastProgressAt > options.idleTimeoutMs) stop("idle");
-      }, 200);
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const end = ranges.get(batch.partition)?.end ?? 0;
-          const inRange = batch.messages.filter((m) => Number(m.offset) < end);
-          if (inRange.length > 0) await options.onMessages(batch.partition, inRange);
-        },
-      });
-      await finished;
-    } finally {
-      clearInterval(idleCheck);
-      options.signal?.removeEventListener("abort", onAbort);
-      await consumer.disconnect().catch((error) => log.warn("reader disconnect failed", { error: errorMessage(error) }));
-      await admin
-        .deleteGroups([groupId])
-        .catch((error) => log.warn("could not delete the reader's consumer group", { group: groupId, error: errorMessage(error) }));
-    }
-    const done = result();
-    return done.complete ? done : { ...done, stoppedBy };
+    bounds = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, earliest: Number(o.low), end: Number(o.high) }));
   } finally {
     await admin.disconnect();
   }
+  const read = await readPartitions(kafka, topic, {
+    ranges: bounds.map((b) => ({ partition: b.partition, start: BigInt(b.earliest), end: BigInt(b.end) })),
+    onMessages: options.onMessages,
+    idleTimeoutMs: options.idleTimeoutMs,
+    log: options.log,
+    signal: options.signal,
+    groupPrefix: options.groupPrefix,
+  });
+  const partitions = bounds
+    .map((b) => ({ ...b, reached: read.partitions.find((p) => p.partition === b.partition)?.reached ?? false }))
+    .sort((a, b) => a.partition - b.partition);
+  return read.complete ? { partitions, complete: true } : { partitions, complete: false, stoppedBy: read.stoppedBy === "handler" ? undefined : read.stoppedBy };
 }
