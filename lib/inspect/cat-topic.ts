@@ -121,5 +121,5 @@ export async function catTopic(options: CatTopicOptions): Promise<CatTopicResult
 }
 
 function catMessage(topic: string, partition: number, m: KafkaMessage): CatMessage {
-  return { topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value, headers: headerPairs(m.headers) };
+  return { topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value, headers: headerPairs(m) };
 }

@@ -39,7 +39,7 @@ const TOKENS: Record<string, (m: CatMessage) => Buffer> = {
     return b;
   },
   T: (m) => text(m.timestamp),
-  h: (m) => Buffer.concat(m.headers.flatMap(([name, value], i) => [text(`${i ? "," : ""}${name}=`), value ?? Buffer.alloc(0)])),
+  h: (m) => Buffer.concat(m.headers.flatMap(([name, value], i) => [text(i ? "," : ""), typeof name === "string" ? text(name) : name, text("="), value ?? Buffer.alloc(0)])),
 };
 
 const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\" };

@@ -17,8 +17,8 @@
  * const back = parseEnvelope(line, "dump.jsonl:1"); // { key: Buffer, value: Buffer, headers: [["h", Buffer]], ... }
  */
 
-/** Headers in wire order; a name may repeat; a value may be null. */
-export type HeaderPairs = [name: string, value: Buffer | null][];
+/** Headers in wire order; a name may repeat; a value may be null; a name is bytes only when not valid UTF-8. */
+export type HeaderPairs = [name: string | Buffer, value: Buffer | null][];
 
 /** One message as read, independent of the client library. */
 export interface CatMessage {
@@ -44,7 +44,8 @@ export interface Envelope {
   key: EnvelopeBytes;
   /** EnvelopeBytes, or the decoded value when value_format is set. */
   value: unknown;
-  headers: [string, EnvelopeBytes][];
+  /** A name is text, or {"base64": ...} when not valid UTF-8. */
+  headers: [EnvelopeBytes, EnvelopeBytes][];
   /** Set when value holds a decoded value. */
   value_format?: "json" | "avro";
   value_schema_id?: number;
@@ -109,7 +110,7 @@ export function toEnvelope(message: CatMessage): Envelope {
     timestamp: Number(message.timestamp),
     key: encodeBytes(message.key),
     value: encodeBytes(message.value),
-    headers: message.headers.map(([name, value]) => [name, encodeBytes(value)]),
+    headers: message.headers.map(([name, value]) => [typeof name === "string" ? name : encodeBytes(name), encodeBytes(value)]),
   };
 }
 
@@ -162,9 +163,10 @@ function parseHeaderPairs(headers: unknown, where: string): HeaderPairs {
   if (headers === undefined || headers === null) return [];
   if (!Array.isArray(headers)) throw new EnvelopeError(`${where}: 'headers' must be a list of [name, value] pairs`);
   return headers.map((pair, i) => {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string") {
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] === null) {
       throw new EnvelopeError(`${where}: headers[${i}] must be a [name, value] pair`);
     }
-    return [pair[0], decodeBytes(pair[1], `${where}: headers[${i}] value`)];
+    const name = typeof pair[0] === "string" ? pair[0] : decodeBytes(pair[0], `${where}: headers[${i}] name`)!;
+    return [name, decodeBytes(pair[1], `${where}: headers[${i}] value`)];
   });
 }

@@ -1,40 +1,30 @@
 /**
- * Converts between kafkajs' message headers (an object: a repeated name
- * becomes an array under that name) and header pairs in wire order, the
- * form the envelope uses (lib/kafka/envelope.ts).
- *
- * With kafkajs 2.2.4 as released, the object loses the order between
- * different names (a, b, a reads back as a, a, b), and a null value cannot be
- * sent; pairs without interleaved repeats round-trip exactly. Both functions
- * are the one place to change once the client keeps the wire order.
+ * Converts between kafkajs' headers and header pairs in wire order, the form
+ * the envelope uses (lib/kafka/envelope.ts). The patched kafkajs
+ * (patches/kafkajs+2.2.4.patch) reads and writes `headerList`, the headers as
+ * written: order, repeated names and null values kept, and a name as bytes
+ * when it is not valid UTF-8.
  *
  * @example
- * headerPairs({ a: [Buffer.from("1"), Buffer.from("2")], b: Buffer.from("3") }); // [["a", <1>], ["a", <2>], ["b", <3>]]
- * kafkaHeaders([["a", Buffer.from("1")], ["a", Buffer.from("2")]]);            // { a: [<1>, <2>] }
+ * headerPairs({ headerList: [{ key: "a", value: Buffer.from("1") }, { key: "b", value: null }] }); // [["a", <1>], ["b", null]]
+ * kafkaHeaderList([["a", Buffer.from("1")]]);                                                     // [{ key: "a", value: <1> }]
  */
-import type { IHeaders } from "kafkajs";
+import type { IHeaderEntry, IHeaders } from "kafkajs";
 import type { HeaderPairs } from "./envelope.ts";
 
-export function headerPairs(headers: IHeaders | undefined): HeaderPairs {
+const bytes = (value: Buffer | string) => (Buffer.isBuffer(value) ? value : Buffer.from(value, "utf8"));
+
+/** A message's headers as pairs: its headerList, or (an unpatched client) the object form, grouped by name. */
+export function headerPairs(message: { headers?: IHeaders; headerList?: readonly IHeaderEntry[] }): HeaderPairs {
+  if (message.headerList) return message.headerList.map(({ key, value }) => [key, value === null ? null : bytes(value)]);
   const pairs: HeaderPairs = [];
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    for (const one of Array.isArray(value) ? value : [value]) {
-      pairs.push([name, one === undefined || one === null ? null : Buffer.isBuffer(one) ? one : Buffer.from(one, "utf8")]);
-    }
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    for (const one of Array.isArray(value) ? value : [value]) pairs.push([name, one === undefined ? null : bytes(one)]);
   }
   return pairs;
 }
 
-/** kafkajs 2.2.4 cannot send a header with a null value (its size computation throws). */
-export class NullHeaderError extends Error {
-  override name = "NullHeaderError";
-}
-
-export function kafkaHeaders(pairs: HeaderPairs): IHeaders {
-  const headers: Record<string, Buffer[]> = {};
-  for (const [name, value] of pairs) {
-    if (value === null) throw new NullHeaderError(`header '${name}' has a null value, which kafkajs 2.2.4 cannot send`);
-    (headers[name] ??= []).push(value);
-  }
-  return Object.fromEntries(Object.entries(headers).map(([name, values]) => [name, values.length === 1 ? values[0]! : values]));
+/** Pairs as the patched kafkajs writes them, in this order. */
+export function kafkaHeaderList(pairs: HeaderPairs): IHeaderEntry[] {
+  return pairs.map(([key, value]) => ({ key, value }));
 }

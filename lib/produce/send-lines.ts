@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { CompressionTypes, Message, Producer } from "kafkajs";
 import { EnvelopeError, type EnvelopeMessage } from "../kafka/envelope.ts";
-import { kafkaHeaders } from "../kafka/header-pairs.ts";
+import { kafkaHeaderList } from "../kafka/header-pairs.ts";
 
 export interface SendLinesOptions {
   producer: Pick<Producer, "send">;
@@ -65,16 +65,10 @@ export async function sendLines(options: SendLinesOptions): Promise<SendLinesCou
     if (partition !== undefined && partition >= options.partitions) {
       throw new EnvelopeError(`${where}: partition ${partition} does not exist ('${options.topic}' has ${options.partitions})`);
     }
-    let headers;
-    try {
-      headers = kafkaHeaders(message.headers);
-    } catch (error) {
-      throw new EnvelopeError(`${where}: ${(error as Error).message}`);
-    }
     batch.push({
       key: message.key,
       value: message.value,
-      headers,
+      headerList: kafkaHeaderList(message.headers),
       ...(partition !== undefined ? { partition } : {}),
       ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
     });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { defineTool, parseFlags } from "../../lib/cli/flags.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { envelopeLine, EnvelopeError, parseEnvelope, type CatMessage } from "../../lib/kafka/envelope.ts";
-import { headerPairs, kafkaHeaders } from "../../lib/kafka/header-pairs.ts";
+import { headerPairs, kafkaHeaderList } from "../../lib/kafka/header-pairs.ts";
 import { parseOffsetSpec, parseTime, resolveRange, type PartitionBounds } from "../../lib/kafka/positions.ts";
 import { compileTemplate, jsonValueDecoder, messageRenderer } from "../../lib/inspect/message-format.ts";
 import { lineParser, parseHeadersFlag } from "../../lib/produce/line-input.ts";
@@ -93,15 +93,31 @@ describe("envelope", () => {
 });
 
 describe("header pairs", () => {
-  test("kafkajs' object form to pairs and back, repeats kept", () => {
-    const pairs = headerPairs({ a: [Buffer.from("1"), Buffer.from("2")], b: "3" });
+  test("the patched kafkajs' headerList as pairs and back; the object form when there is none", () => {
+    const headerList = [
+      { key: "a", value: Buffer.from("1") },
+      { key: "b", value: null },
+      { key: "a", value: "2" },
+      { key: Buffer.from([0xff]), value: Buffer.from("x") },
+    ];
+    const pairs = headerPairs({ headers: {}, headerList });
     expect(pairs).toEqual([
       ["a", Buffer.from("1")],
+      ["b", null],
       ["a", Buffer.from("2")],
-      ["b", Buffer.from("3")],
+      [Buffer.from([0xff]), Buffer.from("x")],
     ]);
-    expect(kafkaHeaders(pairs)).toEqual({ a: [Buffer.from("1"), Buffer.from("2")], b: Buffer.from("3") });
-    expect(() => kafkaHeaders([["n", null]])).toThrow("header 'n' has a null value");
+    expect(kafkaHeaderList(pairs)).toEqual(pairs.map(([key, value]) => ({ key, value })));
+    expect(headerPairs({ headers: { a: [Buffer.from("1"), "2"] } })).toEqual([
+      ["a", Buffer.from("1")],
+      ["a", Buffer.from("2")],
+    ]);
+  });
+
+  test("a header name that is not UTF-8 round-trips through the envelope", () => {
+    const line = envelopeLine({ ...message, headers: [[Buffer.from([0xff]), null]] });
+    expect(JSON.parse(line).headers).toEqual([[{ base64: "/w==" }, null]]);
+    expect(parseEnvelope(line, "x").headers).toEqual([[Buffer.from([0xff]), null]]);
   });
 });
 
