@@ -95,14 +95,35 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
   };
 }
 
-/** Splits `mongodb://user:pass@hosts/db` into a credential-free uri and the credentials. */
+/**
+ * Splits `mongodb://user:pass@hosts/db` into a credential-free uri and the
+ * credentials. The user information runs to the last `@` before the query,
+ * so a password with an unescaped `/` or `@` (which the driver would refuse)
+ * is still lifted out whole instead of staying in the printable uri.
+ */
 export function splitUriCredentials(uri: string): { uri: string; username?: string; password?: string } {
-  const match = /^(mongodb(?:\+srv)?:\/\/)([^:@/]*)(?::([^@/]*))?@(.*)$/.exec(uri);
-  if (!match) return { uri };
-  const [, scheme, user, pass, rest] = match;
+  const scheme = /^mongodb(?:\+srv)?:\/\//.exec(uri)?.[0];
+  if (!scheme) return { uri };
+  const rest = uri.slice(scheme.length);
+  const queryAt = rest.indexOf("?");
+  const at = (queryAt < 0 ? rest : rest.slice(0, queryAt)).lastIndexOf("@");
+  if (at < 0) return { uri };
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(":");
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+  const pass = colon < 0 ? undefined : userinfo.slice(colon + 1);
   return {
-    uri: `${scheme}${rest}`,
-    username: user ? decodeURIComponent(user) : undefined,
-    password: pass !== undefined ? decodeURIComponent(pass) : undefined,
+    uri: `${scheme}${rest.slice(at + 1)}`,
+    username: user ? decodeLenient(user) : undefined,
+    password: pass !== undefined ? decodeLenient(pass) : undefined,
   };
+}
+
+/** Percent-decodes, or keeps the text as written when it is not valid escaping (a lone `%`). */
+function decodeLenient(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -180,6 +180,13 @@ describe("config", () => {
       username: "app",
       password: "p@ss",
     });
+    // Unescaped / and @ (and a lone %) in a password: still lifted out whole.
+    expect(splitUriCredentials("mongodb://app:pa/s@s%@db:27017/x?appName=a")).toEqual({
+      uri: "mongodb://db:27017/x?appName=a",
+      username: "app",
+      password: "pa/s@s%",
+    });
+    expect(splitUriCredentials("mongodb://db:27017/x?appName=a@b")).toEqual({ uri: "mongodb://db:27017/x?appName=a@b" });
     const source = loadConfigSource(iniFile("[m]\nuri = mongodb://app:s3cret@db:27017/\n"), {});
     const mongo = mongoSection(source, "m");
     expect(mongo.uri).toBe("mongodb://db:27017/");

@@ -55,6 +55,40 @@ describe("logger", () => {
     expect(redactUri("kafka://u:pw@h:1 and mongodb+srv://a:b@c")).toBe("kafka://u:***@h:1 and mongodb+srv://a:***@c");
   });
 
+  test("secrets are masked at any depth: nested objects, arrays, errors", () => {
+    const { log, lines } = capture("json");
+    const cycle: Record<string, unknown> = { name: "loop" };
+    cycle.self = cycle;
+    log.warn("retrying", {
+      kafka: { name: "remote", sasl: { username: "u", password: "hunter2" } },
+      targets: [{ uri: "postgres://app:s3cret@db/x" }, { api_key: "k-123" }],
+      error: new Error("cannot reach mongodb://app:s3cret@db/"),
+      cycle,
+      topics: { "password-resets": { copied: 3 } },
+    });
+    const line = JSON.parse(lines[0]!);
+    expect(line.kafka).toEqual({ name: "remote", sasl: { username: "u", password: "***" } });
+    expect(line.targets).toEqual([{ uri: "postgres://app:***@db/x" }, { api_key: "***" }]);
+    expect(line.error).toBe("cannot reach mongodb://app:***@db/");
+    expect(line.cycle).toEqual({ name: "loop", self: "[circular]" });
+    // Data keyed by name is walked, not masked, when a name looks like a secret.
+    expect(line.topics).toEqual({ "password-resets": { copied: 3 } });
+    for (const secret of ["hunter2", "s3cret", "k-123"]) expect(lines[0]).not.toContain(secret);
+  });
+
+  test.each([
+    ["postgres://db:5432/x?sslmode=require&password=s3cret", "postgres://db:5432/x?sslmode=require&password=***"],
+    ["http://registry/apis?access_token=s3cret&x=1", "http://registry/apis?access_token=***&x=1"],
+    ["mongodb://h/?authMechanism=SCRAM-SHA-256&tlsCertificateKeyFilePassword=s3cret", "mongodb://h/?authMechanism=SCRAM-SHA-256&tlsCertificateKeyFilePassword=***"],
+    // An unescaped / or @ in a password: masked whole, up to the host.
+    ["mongodb://app:pa/ss@db:27017/x", "mongodb://app:***@db:27017/x"],
+    ["mongodb://app:p@ss@db:27017/x?appName=a", "mongodb://app:***@db:27017/x?appName=a"],
+    // Nothing secret: left as written.
+    ["http://registry:8081/apis/ccompat/v7?subject=a@b", "http://registry:8081/apis/ccompat/v7?subject=a@b"],
+  ])("redactUri(%p)", (text, expected) => {
+    expect(redactUri(text)).toBe(expected);
+  });
+
   test("a run writes logs/YYYYMMDD_HHMMSS_<tool>.log", () => {
     const dir = mkdtempSync(join(tmpdir(), "kt-logs-"));
     const now = new Date(2026, 10, 22, 4, 5, 6);
