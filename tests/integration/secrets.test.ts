@@ -31,7 +31,7 @@ const mongoHostPort = mongoConfig.uri.replace(/^mongodb:\/\//, "").replace(/\/$/
 let dir: string;
 let config: string;
 let logDir: string;
-const runs: Array<{ what: string; run: RunToolResult }> = [];
+const runs: Array<{ what: string; tool: string; run: RunToolResult }> = [];
 
 /** Runs a tool with the secret-laden config and a log directory; keeps its output for the sweep. */
 async function tool(what: string, name: string, args: string[], env: Record<string, string> = {}): Promise<RunToolResult> {
@@ -39,7 +39,7 @@ async function tool(what: string, name: string, args: string[], env: Record<stri
     env: { KT_POSTGRES_PASSWORD: SECRETS.postgres, ...env },
     timeoutMs: 90_000,
   });
-  runs.push({ what, run });
+  runs.push({ what, tool: name, run });
   return run;
 }
 
@@ -107,6 +107,7 @@ describe("secrets are never printed", () => {
       expectCode(await tool("process-events", "process-events", [...kafka, "--in", topic, "--out", `${topic}.out`, "--errors-topic", `${topic}.errors`, "--filtered-topic", "none", "--summary-topic", "none", "--group", `${group}-pe`, "--until-caught-up"]), 0);
       expectCode(await tool("mongo2kafka", "mongo2kafka", ["--collection", topic, ...kafka, "--topic", `${topic}.back`, "--checkpoint", join(dir, "checkpoint.json"), "--delay", "0", "--until-caught-up"]), 0);
       expectCode(await tool("mongo-health", "mongo-health", ["--max-collections", "0"]), 0);
+      expectCode(await tool("topic-cat", "topic-cat", [...kafka, "-t", topic, "-c", "5"]), 0);
       // The stack's registry takes any basic-auth credentials; the password still must not show.
       expectCode(await tool("produce avro", "produce-test-data", [...kafka, "--topic", `${topic}.avro`, "--format", "avro", "--count", "5"]), 0);
 
@@ -115,6 +116,7 @@ describe("secrets are never printed", () => {
       const failures = await Promise.all([
         tool("kafka2mongo, wrong kafka password", "kafka2mongo", [...kafka, "--topic", topic, "--group", group, "--until-caught-up"], wrongKafka),
         tool("lag, wrong kafka password", "consumer-lag", [...kafka, "--group", group, "--topic", topic], wrongKafka),
+        tool("topic-cat, wrong kafka password", "topic-cat", [...kafka, "-t", topic, "-c", "5"], wrongKafka),
         tool("kafka2sql, wrong postgres password", "kafka2sql", [...kafka, "--sql", "postgres", "--topic", topic, "--group", group, "--until-caught-up"], { KT_POSTGRES_PASSWORD: SECRETS.wrongPostgres }),
         tool("mongo-health, refused credentials", "mongo-health", ["--mongo", "mongodb_auth", "--timeout", "10"]),
         tool("mongo2kafka, refused credentials", "mongo2kafka", ["--mongo", "mongodb_auth", "--collection", topic, ...kafka, "--topic", `${topic}.back`, "--until-caught-up"]),
@@ -123,6 +125,9 @@ describe("secrets are never printed", () => {
         }),
       ]);
       for (const run of failures) expect(run.code, run.stderr).toBeGreaterThan(0);
+      // A tool added later fails this test until it is run here too.
+      const tools = readdirSync(resolve(ROOT, "tools")).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ""));
+      expect(tools.filter((t) => !runs.some((r) => r.tool === t))).toEqual([]);
 
       const logs = readdirSync(logDir).map((f) => ({ what: `log file ${f}`, text: readFileSync(join(logDir, f), "utf8") }));
       expect(logs.length).toBeGreaterThanOrEqual(runs.length);
