@@ -29,7 +29,7 @@ const spec = defineTool({
     "flushes its partial windows. Open windows live in the committed offsets' metadata.",
     "--delivery exactly-once (default): outputs, errors, summaries and input offsets commit in one",
     "Kafka transaction per chunk, one transactional id per input partition, so a member that lost",
-    "its partition is fenced. Read the outputs with read_committed (verify-topic does).",
+    "its partition is fenced (see the README). Read the outputs with read_committed (verify-topic does).",
     "--delivery at-least-once: no transactions; a crash may repeat a chunk's outputs.",
   ],
   options: {
@@ -86,11 +86,8 @@ await runTool(spec, async (flags, ctx) => {
   ctx.log.info("starting", { pipeline: pipeline.file, in: inputTopic, ...outputs, group: groupId, delivery, kafka: kafka.name, to_kafka: toKafka.name });
   const { processEvents } = await import("../lib/jobs/process-events.ts");
   const summary = await processEvents({
+    run: { ...settings, log: ctx.log, signal: ctx.signal },
     fromBeginning,
-    batchSize: settings.batchSize,
-    maxMessages: settings.maxMessages,
-    untilCaughtUp: settings.untilCaughtUp,
-    logInterval: settings.logInterval,
     kafka,
     toKafka,
     inputTopic,
@@ -100,8 +97,6 @@ await runTool(spec, async (flags, ctx) => {
     groupId,
     delivery,
     sessionTimeoutMs,
-    log: ctx.log,
-    signal: ctx.signal,
     ...metrics.pipelineHooks({ sink: "kafka", topics: [inputTopic] }),
   }).finally(() => metrics.close());
 
@@ -112,7 +107,6 @@ await runTool(spec, async (flags, ctx) => {
     errors: summary.errors,
     summaries: summary.summaries,
     committed: summary.committed,
-    fenced_chunks: summary.fencedChunks,
     messages_per_sec: summary.messagesPerSec,
     elapsed_ms: Math.round(summary.elapsedMs),
     remaining_lag: summary.lag ?? null,

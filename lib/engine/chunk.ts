@@ -4,7 +4,7 @@
  *
  * @example
  * const chunk = processChunk({ ...batch, nextOffset: "42" }, records, processor);
- * chunk.writes.length + chunk.dead.length + chunk.skipped === records.length; // true
+ * chunk.writes.length + chunk.dead.length + chunk.skipped.length === records.length; // true
  */
 import type { DeadLetter } from "./dead-letter.ts";
 import type { Processor, SourceRecord } from "./record.ts";
@@ -20,7 +20,8 @@ export interface Chunk<T> {
   nextOffset: string;
   writes: { record: SourceRecord; item: T }[];
   dead: DeadLetter[];
-  skipped: number;
+  /** Records deliberately dropped (still committed). */
+  skipped: SourceRecord[];
   /** Bytes of the records' keys and values. */
   bytes: number;
   /** performance.now() at consumption, for commit latency. */
@@ -33,7 +34,7 @@ export function processChunk<T>(
   processor: Processor<T>,
 ): Chunk<T> {
   const { topic, partition, epoch, nextOffset } = where;
-  const chunk: Chunk<T> = { topic, partition, epoch, nextOffset, records, writes: [], dead: [], skipped: 0, bytes: 0, consumedAt: performance.now() };
+  const chunk: Chunk<T> = { topic, partition, epoch, nextOffset, records, writes: [], dead: [], skipped: [], bytes: 0, consumedAt: performance.now() };
   for (const record of records) {
     chunk.bytes += record.size;
     let outcome;
@@ -44,7 +45,7 @@ export function processChunk<T>(
     }
     if (outcome.kind === "write") chunk.writes.push({ record, item: outcome.item });
     else if (outcome.kind === "dead") chunk.dead.push({ record, reason: outcome.reason, stage: outcome.stage });
-    else chunk.skipped++;
+    else chunk.skipped.push(record);
   }
   return chunk;
 }

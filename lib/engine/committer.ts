@@ -137,7 +137,7 @@ export class Committer<T> {
       this.giveBack(last.chunk, "stopped");
     } else if (last.committedBy === "source" && !(poison && last.chunk.records[0] === poison.record)) {
       const offset = poison ? poison.record.offset : last.chunk.nextOffset;
-      if (!(await this.commitOffset(topic, partition, offset))) {
+      if (!(await this.commitOffset(topic, partition, offset, poison ? undefined : last.metadata))) {
         const pending = this.pending.get(key);
         const waiting = pending && pending.epoch === epoch ? pending.durables : [];
         // A poison chunk is never retried: the run ends with it, uncommitted.
@@ -155,10 +155,10 @@ export class Committer<T> {
     if (poison) throw poisonError(poison);
   }
 
-  private async commitOffset(topic: string, partition: number, offset: string): Promise<boolean> {
+  private async commitOffset(topic: string, partition: number, offset: string, metadata: string | undefined): Promise<boolean> {
     const started = performance.now();
     try {
-      await this.options.source.commit({ topic, partition, offset });
+      await this.options.source.commit({ topic, partition, offset, metadata });
       this.options.events.emit("commit", { topic, partition, offset, ok: true, ms: performance.now() - started });
       return true;
     } catch (error) {
@@ -186,7 +186,7 @@ export class Committer<T> {
     counts.written += durable.written;
     counts.duplicates += durable.duplicates;
     counts.deadLettered += durable.dead.length;
-    counts.skipped += poison ? 0 : chunk.skipped;
+    counts.skipped += poison ? 0 : chunk.skipped.length;
     counts.bytes += bytes;
     this.options.progress.record(records.length, bytes);
     this.options.events.emit("chunk.committed", {
@@ -196,7 +196,7 @@ export class Committer<T> {
       written: durable.written,
       duplicates: durable.duplicates,
       deadLettered: durable.dead.length,
-      skipped: poison ? 0 : chunk.skipped,
+      skipped: poison ? 0 : chunk.skipped.length,
       bytes,
       writeMs: durable.writeMs,
       latencyMs: performance.now() - chunk.consumedAt,

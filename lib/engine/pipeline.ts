@@ -38,6 +38,7 @@ import { EngineEvents } from "./events.ts";
 import { DEFAULT_PAUSE_POLICY, partitionPauser, type PausePolicy } from "./partition-pauser.ts";
 import { nextOffset, type Processor, type SourceRecord } from "./record.ts";
 import { retryTransient, type RetryContext } from "./retry.ts";
+import type { PartitionState } from "./partition-state.ts";
 import type { Sink, TransactionalSink } from "./sink.ts";
 import type { Source, SourceBatch } from "./source.ts";
 import { chunkWriter, type CommitStrategy, type WriteOutcome } from "./writer.ts";
@@ -59,8 +60,14 @@ export interface PipelineOptions<T> extends RunSettings {
   sink: Sink<T> | TransactionalSink<T>;
   /** Required when onError is "dlq". */
   deadLetters?: DeadLetterTopic;
-  /** Sink writes in flight at once; commits stay in offset order regardless. Forced to 1 under "transaction". */
+  /** Sink writes in flight at once; commits stay in offset order regardless. Forced to 1 under "transaction" and with partitionState. */
   sinkConcurrency?: number;
+  /**
+   * A job's per-partition state, committed as the offset's metadata with
+   * every chunk, with extra items written alongside (see partition-state.ts).
+   * A clean stop (not an error) flushes it. Needs onError "dlq".
+   */
+  partitionState?: PartitionState<T>;
   retry?: BackoffOptions;
   /** Instrumentation; see events.ts. */
   events?: EngineEvents;
@@ -118,6 +125,8 @@ export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 export async function runPipeline<T>(options: PipelineOptions<T>): Promise<PipelineSummary> {
   const { source, log } = options;
   if (options.onError === "dlq" && !options.deadLetters) throw new Error("onError 'dlq' needs a dead-letter topic");
+  // A poison record commits part of a chunk, which the state's metadata does not describe.
+  if (options.partitionState && options.onError !== "dlq") throw new Error("partition state needs onError 'dlq'");
   const strategy = options.commitStrategy ?? "offsets";
   const events = options.events ?? new EngineEvents();
 
@@ -164,7 +173,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     signal: stopController.signal,
   };
   const pauser = options.pausePolicy === false ? undefined : partitionPauser(options.pausePolicy ?? DEFAULT_PAUSE_POLICY, { source, log, events });
-  const write = chunkWriter({
+  const writer = chunkWriter({
     sink: options.sink,
     deadLetters: options.deadLetters,
     onError: options.onError,
@@ -174,6 +183,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     log,
     events,
     onChunkFailure: pauser && ((topic, partition) => pauser.failed(topic, partition)),
+    state: options.partitionState,
   });
 
   /** Records still to consume under --max-messages: handed-back records are consumed again. */
@@ -235,7 +245,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
         // After an error nothing more is written or committed, so a rerun starts where it stopped.
         if (stopReason !== "error") {
           try {
-            outcome = await write(chunk);
+            outcome = await writer.write(chunk);
           } catch (error) {
             stop("error", asError(error));
           }
@@ -255,7 +265,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     }
   };
 
-  const concurrency = strategy === "transaction" ? 1 : (options.sinkConcurrency ?? 2);
+  const concurrency = strategy === "transaction" || options.partitionState ? 1 : (options.sinkConcurrency ?? 2);
   const writing = Promise.all(Array.from({ length: concurrency }, worker));
   const watching = options.untilCaughtUp
     ? watchCaughtUp({
@@ -273,6 +283,11 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   await settling;
   await watching;
   options.signal.removeEventListener("abort", onAbort);
+  // While still in the group: a flush commits, and must not follow a commit that failed (it would skip it).
+  if (options.partitionState && stopReason !== "error") {
+    if (committer.uncommitted === 0) await writer.flushState();
+    else log.warn("not flushing partition state: some commits failed; it stays with the committed offsets", { records: committer.uncommitted });
+  }
   pauser?.close();
   await source.stop();
 

@@ -14,6 +14,7 @@
  *   async close() {},
  * };
  */
+import type { DeadLetter } from "./dead-letter.ts";
 
 export interface SinkResult {
   /** Items newly made durable. */
@@ -41,6 +42,8 @@ export interface SourcePosition {
   topic: string;
   partition: number;
   offset: string;
+  /** Committed with the offset (a job's partition state); absent: none. */
+  metadata?: string;
 }
 
 /**
@@ -62,7 +65,18 @@ export interface TransactionalSink<T> {
    * dead-letters rejected items there, or throws to abort). Throws
    * {@link SinkFencedError} if another member owns the partition now.
    */
-  writeInTransaction(items: T[], position: SourcePosition, beforeCommit: (result: SinkResult) => Promise<void>): Promise<SinkResult>;
+  writeInTransaction(
+    items: T[],
+    position: SourcePosition,
+    beforeCommit: (result: SinkResult) => Promise<void>,
+    letters?: DeadLetter[],
+  ): Promise<SinkResult>;
+  /**
+   * Set when the sink writes dead letters inside its transactions (to this
+   * topic): the writer then hands a chunk's letters to writeInTransaction,
+   * so they are committed exactly once with the outputs and the offset.
+   */
+  readonly deadLetterTopic?: string;
   close(): Promise<void>;
 }
 

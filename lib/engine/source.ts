@@ -45,6 +45,14 @@ export interface CommitRequest {
   partition: number;
   /** The next offset to read. */
   offset: string;
+  /** Stored with the offset (see PartitionState); absent: none. */
+  metadata?: string;
+}
+
+/** A partition's committed next offset and the metadata committed with it ("" when none). */
+export interface CommittedOffset {
+  offset: string;
+  metadata: string;
 }
 
 export type Assignment = Record<string, number[]>;
@@ -56,8 +64,8 @@ export interface Source {
   /** Starts feeding batches to `handler`, one at a time, until {@link Source.stop}; resolves once started. */
   run(handler: BatchHandler): Promise<void>;
   commit(request: CommitRequest): Promise<void>;
-  /** The group's committed next offset of a partition, from the broker; undefined if none. */
-  committedOffset(topic: string, partition: number): Promise<string | undefined>;
+  /** The group's committed next offset of a partition and its metadata, from the broker; undefined if none. */
+  committedOffset(topic: string, partition: number): Promise<CommittedOffset | undefined>;
   /** Total lag from the broker's committed and end offsets, of this member's partitions or of all. */
   lag(onlyAssigned?: boolean): Promise<number>;
   /** Partitions this member owns, by topic; undefined until the group is joined. */

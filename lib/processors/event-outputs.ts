@@ -1,65 +1,76 @@
 /**
- * What process-events writes for one input message, by its verdict:
- * processed events as JSON to the processed topic (same key; headers
- * x-source-topic, x-source-partition, x-source-offset), filtered messages'
- * original bytes to the filtered topic when there is one (plus
- * x-filter-reason and x-filter-stage), and errors' original bytes to the
- * errors topic with the dead-letter headers (x-dlq-reason, x-dlq-stage, ...),
- * so verify-topic reconciles them like any dead-letter topic. Summaries are
- * JSON keyed by `<topic>/<partition>`.
+ * process-events as an engine processor: each input message's verdict
+ * decides its outcome. Processed events are written as JSON (or another
+ * encoding) to the processed topic (same key; headers x-source-topic,
+ * x-source-partition, x-source-offset); filtered messages' original bytes go
+ * to the filtered topic when there is one (plus x-filter-reason and
+ * x-filter-stage), else they are skipped; errors are the engine's dead
+ * letters (original bytes, x-dlq-reason, x-dlq-stage, ...), which the engine
+ * writes to the errors topic, inside the chunk's transaction under
+ * exactly-once. Summaries are JSON keyed by `<topic>/<partition>`.
  *
  * @example
- * const out = eventOutputs(record, verdict, { processed: "processed-output", errors: "processed-errors", filtered: null });
- * // [{ topic: "processed-output", key, value: Buffer<{"user_id":...}>, headers: { "x-source-topic": "user-login", ... } }]
+ * const processor = eventProcessor(steps, { processed: "processed-output", filtered: null });
+ * processor(record); // { kind: "write", item: { topic: "processed-output", key, value: '{"user_id":...}', headers, event } }
  */
 import type { IHeaders } from "kafkajs";
-import { deadLetterMessage, DLQ_HEADERS } from "../sinks/dead-letter-topic.ts";
-import type { SourceRecord } from "../engine/record.ts";
-import type { EventVerdict } from "./event-steps.ts";
+import { DLQ_HEADERS } from "../sinks/dead-letter-topic.ts";
+import type { Processor, SourceRecord } from "../engine/record.ts";
+import type { KafkaOutput } from "../sinks/kafka.ts";
+import { processEvent, type EventSteps } from "./event-steps.ts";
+import type { Event } from "./step.ts";
 import type { Summary } from "./summary-window.ts";
 
-/** A message for one output topic. */
-export interface OutputMessage {
-  topic: string;
-  key: Buffer | string | null;
-  value: Buffer | string;
-  headers: IHeaders;
-  timestamp?: string;
+/** A message for an output topic; `event` is set on processed events (the summaries count it). */
+export interface EventOutput extends KafkaOutput {
+  event?: Event;
 }
 
 export interface OutputTopics {
   processed: string;
-  errors: string;
   /** null: filtered messages are only counted. */
   filtered: string | null;
 }
 
+/** Turns a processed event into the processed topic's value (JSON by default, Avro with --output-format avro). */
+export type EventEncoder = (event: Event) => Buffer | string;
+
+export const jsonEncoder: EventEncoder = (event) => JSON.stringify(event);
+
 export const FILTER_HEADERS = { reason: "x-filter-reason", stage: "x-filter-stage" } as const;
 
-export function eventOutputs(record: SourceRecord, verdict: EventVerdict, topics: OutputTopics, now: Date = new Date()): OutputMessage | undefined {
-  switch (verdict.kind) {
-    case "processed":
-      return {
-        topic: topics.processed,
-        key: record.key,
-        value: JSON.stringify(verdict.event),
-        headers: sourceHeaders(record),
-        timestamp: record.timestamp,
-      };
-    case "filtered":
-      if (topics.filtered === null) return undefined;
-      return {
-        topic: topics.filtered,
-        key: record.key,
-        value: record.value ?? Buffer.alloc(0),
-        headers: { ...sourceHeaders(record), [FILTER_HEADERS.reason]: verdict.reason, [FILTER_HEADERS.stage]: verdict.stage },
-        timestamp: record.timestamp,
-      };
-    case "error": {
-      const letter = deadLetterMessage({ record, reason: verdict.reason, stage: verdict.stage }, now);
-      return { topic: topics.errors, key: letter.key ?? null, value: letter.value ?? Buffer.alloc(0), headers: letter.headers ?? {}, timestamp: record.timestamp };
+export function eventProcessor(steps: EventSteps, topics: OutputTopics, encode: EventEncoder = jsonEncoder): Processor<EventOutput> {
+  return (record) => {
+    const verdict = processEvent(record.value, steps);
+    switch (verdict.kind) {
+      case "processed": {
+        let value: Buffer | string;
+        try {
+          value = encode(verdict.event);
+        } catch (error) {
+          return { kind: "dead", reason: `cannot encode the event: ${(error as Error).message}`, stage: "encode" };
+        }
+        return {
+          kind: "write",
+          item: { topic: topics.processed, key: record.key, value, headers: sourceHeaders(record), timestamp: record.timestamp, event: verdict.event },
+        };
+      }
+      case "filtered":
+        if (topics.filtered === null) return { kind: "skip", reason: verdict.reason };
+        return {
+          kind: "write",
+          item: {
+            topic: topics.filtered,
+            key: record.key,
+            value: record.value ?? Buffer.alloc(0),
+            headers: { ...sourceHeaders(record), [FILTER_HEADERS.reason]: verdict.reason, [FILTER_HEADERS.stage]: verdict.stage },
+            timestamp: record.timestamp,
+          },
+        };
+      case "error":
+        return { kind: "dead", reason: verdict.reason, stage: verdict.stage };
     }
-  }
+  };
 }
 
 function sourceHeaders(record: SourceRecord): IHeaders {
@@ -75,7 +86,7 @@ function sourceHeaders(record: SourceRecord): IHeaders {
  * top level next to processed, filtered and errors (seed 004's fields), plus
  * the input partition and offsets it covers.
  */
-export function summaryMessage(summary: Summary, topic: string, now: Date = new Date()): OutputMessage {
+export function summaryMessage(summary: Summary, topic: string, now: Date = new Date()): EventOutput {
   const { counts, ...rest } = summary;
   return {
     topic,

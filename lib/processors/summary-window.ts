@@ -49,7 +49,7 @@ export interface Summary {
   closed_by: CloseReason;
 }
 
-interface Window {
+export interface Window {
   from: string;
   to: string;
   processed: number;
@@ -111,9 +111,9 @@ export class SummaryWindows {
 
   /**
    * Resumes the window stored with a partition's committed offset. Metadata
-   * that is not ours, or whose window does not end right before the committed
-   * offset, is ignored (false): its messages were summarized already or never
-   * committed.
+   * that is not ours, or whose window does not end before the committed
+   * offset, is ignored (false). The offset may lie past the window's last
+   * message by transaction markers (a transactional input topic).
    */
   restore(topic: string, partition: number, committedOffset: string, metadata: string | null | undefined): boolean {
     const id = partitionId(topic, partition);
@@ -125,9 +125,21 @@ export class SummaryWindows {
     } catch {
       return false;
     }
-    if (typeof window.to !== "string" || BigInt(window.to) + 1n !== BigInt(committedOffset)) return false;
+    if (typeof window.to !== "string" || BigInt(window.to) >= BigInt(committedOffset)) return false;
     this.#windows.set(id, window);
     return true;
+  }
+
+  /** A copy of a partition's open window, to put back with {@link put} (trying a chunk without committing to it). */
+  save(topic: string, partition: number): Readonly<Window> | undefined {
+    const window = this.#windows.get(partitionId(topic, partition));
+    return window && structuredClone(window);
+  }
+
+  /** Makes a saved window (or none) the partition's open window. */
+  put(topic: string, partition: number, window: Readonly<Window> | undefined): void {
+    if (window) this.#windows.set(partitionId(topic, partition), structuredClone(window) as Window);
+    else this.#windows.delete(partitionId(topic, partition));
   }
 
   /** Forgets a partition's open window without a summary (it is revoked; its new owner resumes it). */

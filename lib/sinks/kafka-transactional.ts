@@ -16,6 +16,11 @@
  * the group's committed offset, in case the previous owner's last transaction
  * committed after this member fetched. One producer per owned partition.
  *
+ * With `deadLetterTopic`, a chunk's dead letters go out in its transaction
+ * too (exactly once, like the outputs); the topic must be on this cluster.
+ * Offset metadata (a job's partition state, see engine/partition-state.ts)
+ * is committed with the offset.
+ *
  * Messages larger than the topic allows are reported as rejected before the
  * transaction is opened (the engine dead-letters them inside it); outages are
  * transient (the transaction is aborted and the engine retries the chunk);
@@ -28,6 +33,8 @@
  * await sink.writeInTransaction(outputs, { groupId: "g", topic: "orders", partition: 0, offset: "120" }, async () => {});
  */
 import type { CompressionTypes, Kafka, Producer, ProducerConfig } from "kafkajs";
+import type { DeadLetter } from "../engine/dead-letter.ts";
+import { deadLetterMessage } from "./dead-letter-topic.ts";
 import { SinkFencedError, TransientSinkError, type SinkResult, type TransactionalSink } from "../engine/sink.ts";
 import { errorMessage } from "../errors.ts";
 import { isFencedError, isRetriableKafkaError } from "../kafka/errors.ts";
@@ -43,6 +50,8 @@ export interface TransactionalKafkaSinkOptions {
   maxBatchBytes: number;
   /** How long the broker may take to acknowledge, ms. */
   timeoutMs?: number;
+  /** Dead letters handed to writeInTransaction go to this topic, in the transaction. */
+  deadLetterTopic?: string;
 }
 
 const TRANSACTIONAL_PRODUCER: ProducerConfig = { ...REPLICATION_PRODUCER, transactionTimeout: 60_000 };
@@ -84,12 +93,22 @@ export function transactionalKafkaSink(options: TransactionalKafkaSinkOptions): 
     return new Error(`${what}: ${errorMessage(error)}`, { cause: error });
   };
 
+  const lettersFor = (letters: DeadLetter[]): KafkaOutput[] => {
+    if (!options.deadLetterTopic) throw new Error(`${options.name} was given dead letters but has no dead-letter topic`);
+    const now = new Date();
+    return letters.map((letter) => {
+      const message = deadLetterMessage(letter, now, options.maxBatchBytes);
+      return { topic: options.deadLetterTopic!, key: message.key ?? null, value: message.value ?? null, headers: message.headers ?? {}, timestamp: message.timestamp };
+    });
+  };
+
   return {
     name: options.name,
+    deadLetterTopic: options.deadLetterTopic,
     async claim(topic, partition) {
       await open(idOf(topic, partition));
     },
-    async writeInTransaction(items, position, beforeCommit) {
+    async writeInTransaction(items, position, beforeCommit, letters = []) {
       const id = idOf(position.topic, position.partition);
       const producer = producers.get(id) ?? (await open(id));
       const result: SinkResult = { written: 0, duplicates: 0, rejected: [] };
@@ -100,16 +119,18 @@ export function transactionalKafkaSink(options: TransactionalKafkaSinkOptions): 
           result.rejected.push({ index, reason: `${options.name} would refuse the message as too large (~${bytes} bytes, limit ${options.maxBatchBytes})` });
         } else sendable.push(index);
       });
+      const outputs = letters.length ? [...items, ...lettersFor(letters)] : items;
+      const indices = letters.length ? [...sendable, ...letters.map((_, i) => items.length + i)] : sendable;
       const transaction = await producer.transaction().catch((error) => {
         throw classify(error, `${options.name}: cannot begin a transaction`);
       });
       try {
-        for (const group of splitByBytes(items, sendable, options.maxBatchBytes)) {
+        for (const group of splitByBytes(outputs, indices, options.maxBatchBytes)) {
           await transaction.sendBatch({
             acks: -1,
             compression: options.compression,
             timeout: options.timeoutMs ?? 30_000,
-            topicMessages: byTopic(group.map((i) => items[i]!)),
+            topicMessages: byTopic(group.map((i) => outputs[i]!)),
           });
         }
         result.written = sendable.length;
@@ -118,7 +139,8 @@ export function transactionalKafkaSink(options: TransactionalKafkaSinkOptions): 
         });
         await transaction.sendOffsets({
           consumerGroupId: position.groupId,
-          topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] }],
+          // kafkajs passes metadata through to TxnOffsetCommit, though its types omit it.
+          topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset, metadata: position.metadata ?? null } as { partition: number; offset: string }] }],
         });
         await transaction.commit();
         return result;

@@ -34,20 +34,11 @@ export interface KafkaSourceOptions {
   name?: string;
 }
 
-/**
- * The Kafka source; `consumer` is for jobs that drive a consumer group
- * themselves (process-events' own transactional loop). The engine sees only
- * {@link Source}.
- */
-export interface KafkaSource extends Source {
-  readonly consumer: Consumer;
-}
-
 export class TopicNotFoundError extends Error {
   override name = "TopicNotFoundError";
 }
 
-export async function openKafkaSource(options: KafkaSourceOptions): Promise<KafkaSource> {
+export async function openKafkaSource(options: KafkaSourceOptions): Promise<Source> {
   const { kafka, groupId, log } = options;
   const admin = kafka.admin();
   await admin.connect();
@@ -83,7 +74,6 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
     await consumer.subscribe({ topics, fromBeginning: true });
 
     return {
-      consumer: connected,
       name: options.name ?? "kafka",
       groupId,
       topics,
@@ -124,13 +114,14 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
           },
         });
       },
-      async commit({ topic, partition, offset }) {
-        await connected.commitOffsets([{ topic, partition, offset }]);
+      async commit({ topic, partition, offset, metadata }) {
+        await connected.commitOffsets([{ topic, partition, offset, metadata: metadata ?? null }]);
       },
       async committedOffset(topic, partition) {
         const [fetched] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        const offset = fetched?.partitions.find((p) => p.partition === partition)?.offset;
-        return offset === undefined || offset === "-1" ? undefined : offset;
+        const found = fetched?.partitions.find((p) => p.partition === partition);
+        if (found === undefined || found.offset === "-1") return undefined;
+        return { offset: found.offset, metadata: found.metadata ?? "" };
       },
       async lag(onlyAssigned = false) {
         let total = 0;
@@ -171,7 +162,7 @@ function nextAfter(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
 
-export function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
+function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
   return {
     topic,
     partition,

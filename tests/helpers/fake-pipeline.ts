@@ -15,7 +15,7 @@ import type { DeadLetter, DeadLetterTopic } from "../../lib/engine/dead-letter.t
 import type { Processor, SourceRecord } from "../../lib/engine/record.ts";
 import type { RunSettings } from "../../lib/engine/pipeline.ts";
 import type { Sink, SinkResult, SourcePosition, TransactionalSink } from "../../lib/engine/sink.ts";
-import type { Assignment, BatchHandler, CommitRequest, Source } from "../../lib/engine/source.ts";
+import type { Assignment, BatchHandler, CommitRequest, CommittedOffset, Source } from "../../lib/engine/source.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 
 export function records(topic: string, partition: number, count: number, from = 0): SourceRecord[] {
@@ -54,6 +54,8 @@ export class FakeSource implements Source {
   readonly topics: string[];
   /** Committed next offsets by "topic/partition". */
   readonly committed = new Map<string, number>();
+  /** Metadata committed with those offsets. */
+  readonly metadata = new Map<string, string>();
   readonly commitLog: CommitRequest[] = [];
   /** Called before each commit; throw to make it fail. */
   failCommit: (request: CommitRequest) => boolean = () => false;
@@ -107,11 +109,12 @@ export class FakeSource implements Source {
     if (this.failCommit(request)) throw new Error("commit refused (test)");
     this.commitLog.push(request);
     this.committed.set(key(request.topic, request.partition), Number(request.offset));
+    this.metadata.set(key(request.topic, request.partition), request.metadata ?? "");
   }
 
-  async committedOffset(topic: string, partition: number): Promise<string | undefined> {
+  async committedOffset(topic: string, partition: number): Promise<CommittedOffset | undefined> {
     const offset = this.committed.get(key(topic, partition));
-    return offset === undefined ? undefined : String(offset);
+    return offset === undefined ? undefined : { offset: String(offset), metadata: this.metadata.get(key(topic, partition)) ?? "" };
   }
 
   async lag(): Promise<number> {
@@ -240,6 +243,7 @@ export class FakeTransactionalSink implements TransactionalSink<string> {
     }
     this.committed.push(...items);
     this.source.committed.set(`${position.topic}/${position.partition}`, Number(position.offset));
+    this.source.metadata.set(`${position.topic}/${position.partition}`, position.metadata ?? "");
     return result;
   }
 

@@ -6,7 +6,7 @@ import { USER_LOGIN_MIX } from "../../lib/generate/user-login-mix.ts";
 import { decodeStep, jsonDecoder } from "../../lib/processors/decode.ts";
 import { defaultsStep } from "../../lib/processors/defaults.ts";
 import { dropStep } from "../../lib/processors/drop.ts";
-import { eventOutputs, summaryMessage } from "../../lib/processors/event-outputs.ts";
+import { eventProcessor, summaryMessage } from "../../lib/processors/event-outputs.ts";
 import { processEvent } from "../../lib/processors/event-steps.ts";
 import { filterStep } from "../../lib/processors/filter.ts";
 import { hashStep, sha256Hex } from "../../lib/processors/hash.ts";
@@ -17,6 +17,7 @@ import { SummaryWindows } from "../../lib/processors/summary-window.ts";
 import { epochToIso, timestampStep } from "../../lib/processors/timestamp.ts";
 import { validateStep } from "../../lib/processors/validate.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
+import type { StepVerdict } from "../../lib/processors/step.ts";
 
 /** Seed 001's example message. */
 const SEED_EVENT = JSON.parse(
@@ -229,17 +230,20 @@ describe("summary windows", () => {
 });
 
 describe("outputs", () => {
-  const record: SourceRecord = { topic: "in", partition: 2, offset: "9", key: Buffer.from("k"), value: Buffer.from("{"), headers: { h: "v" }, timestamp: "5", size: 2 };
-  const topics = { processed: "out", errors: "err", filtered: null };
+  const record: SourceRecord = { topic: "in", partition: 2, offset: "9", key: Buffer.from("k"), value: Buffer.from("{}"), headers: { h: "v" }, timestamp: "5", size: 2 };
+  const step = (verdict: StepVerdict) => ({ decode: () => verdict, steps: [] });
+  const topics = { processed: "out", filtered: null };
 
-  test("processed, filtered and errors go where the topics say, with their source", () => {
-    expect(eventOutputs(record, { kind: "processed", event: { a: 1 } }, topics)).toEqual({
-      topic: "out", key: record.key, value: '{"a":1}', headers: { "x-source-topic": "in", "x-source-partition": "2", "x-source-offset": "9" }, timestamp: "5",
+  test("processed and filtered go where the topics say, with their source; errors are dead letters", () => {
+    expect(eventProcessor(step({ kind: "next", event: { a: 1 } }), topics)(record)).toEqual({
+      kind: "write",
+      item: { topic: "out", key: record.key, value: '{"a":1}', headers: { "x-source-topic": "in", "x-source-partition": "2", "x-source-offset": "9" }, timestamp: "5", event: { a: 1 } },
     });
-    expect(eventOutputs(record, { kind: "filtered", reason: "r", stage: "filter" }, topics)).toBeUndefined();
-    expect(eventOutputs(record, { kind: "filtered", reason: "r", stage: "filter" }, { ...topics, filtered: "f" })).toMatchObject({ topic: "f", value: record.value, headers: { "x-filter-reason": "r" } });
-    expect(eventOutputs(record, { kind: "error", reason: "bad", stage: "decode" }, topics)).toMatchObject({
-      topic: "err", key: record.key, value: record.value, headers: { h: "v", "x-dlq-reason": "bad", "x-dlq-stage": "decode", "x-source-offset": "9" },
+    expect(eventProcessor(step({ kind: "filtered", reason: "r" }), topics)(record)).toEqual({ kind: "skip", reason: "r" });
+    expect(eventProcessor(step({ kind: "filtered", reason: "r" }), { ...topics, filtered: "f" })(record)).toMatchObject({
+      kind: "write",
+      item: { topic: "f", value: record.value, headers: { "x-filter-reason": "r", "x-filter-stage": "decode" } },
     });
+    expect(eventProcessor(step({ kind: "error", reason: "bad" }), topics)(record)).toEqual({ kind: "dead", reason: "bad", stage: "decode" });
   });
 });
