@@ -36,6 +36,7 @@ import { Committer, type Counts } from "./committer.ts";
 import type { DeadLetterTopic } from "./dead-letter.ts";
 import { EngineEvents } from "./events.ts";
 import { DEFAULT_PAUSE_POLICY, partitionPauser, type PausePolicy } from "./partition-pauser.ts";
+import { DEFAULT_MEMORY_SOFT_LIMIT_BYTES, memoryCeiling } from "./memory-ceiling.ts";
 import { nextOffset, type Processor, type SourceRecord } from "./record.ts";
 import { retryTransient, type RetryContext } from "./retry.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -98,6 +99,8 @@ export interface RunSettings {
   maxQueuedBytes?: number;
   /** Pausing of partitions whose writes keep failing; false: never pause. Default DEFAULT_PAUSE_POLICY. */
   pausePolicy?: PausePolicy | false;
+  /** RSS above which a full collection is asked for (see memory-ceiling.ts); false: none. */
+  memorySoftLimitBytes?: number | false;
 }
 
 export type StopReason = "caught-up" | "max-messages" | "signal" | "error";
@@ -119,7 +122,7 @@ export class IncompleteCommitError extends Error {
 }
 
 const DEFAULT_RETRY: BackoffOptions = { initialMs: 250, maxMs: 10_000 };
-/** 32 MiB of record bytes queued: with chunks in flight and their documents, RSS stays well under 256 MB. */
+/** 32 MiB of record bytes queued: with chunks in flight, their documents and the memory ceiling, RSS stays under 256 MB. */
 export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 export async function runPipeline<T>(options: PipelineOptions<T>): Promise<PipelineSummary> {
@@ -129,6 +132,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
   if (options.partitionState && options.onError !== "dlq") throw new Error("partition state needs onError 'dlq'");
   const strategy = options.commitStrategy ?? "offsets";
   const events = options.events ?? new EngineEvents();
+  const ceiling = options.memorySoftLimitBytes === false ? undefined : memoryCeiling({ softLimitBytes: options.memorySoftLimitBytes ?? DEFAULT_MEMORY_SOFT_LIMIT_BYTES });
 
   const queue = new BoundedQueue<Chunk<T>>(options.maxQueuedChunks ?? 4, {
     maxBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
@@ -289,6 +293,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     else log.warn("not flushing partition state: some commits failed; it stays with the committed offsets", { records: committer.uncommitted });
   }
   pauser?.close();
+  ceiling?.stop();
   await source.stop();
 
   if (strategy === "offsets" && committer.uncommitted > 0) {
