@@ -11,7 +11,7 @@ import { reportSummary } from "../lib/cli/summary.ts";
 import { startToolMetrics } from "../lib/metrics/tool-metrics.ts";
 import { errorMessage, UsageError } from "../lib/errors.ts";
 import { AVRO_OPTIONS, avroDecoderFromFlags } from "../lib/avro/flags.ts";
-import { defaultDeadLetterTopic, destinationNaming } from "../lib/kafka/replication-rules.ts";
+import { DEFAULT_OFFSET_SYNCS_TOPIC, defaultDeadLetterTopic, destinationNaming } from "../lib/kafka/replication-rules.ts";
 
 const DEFAULT_BATCH_SIZE = 2000;
 
@@ -32,6 +32,12 @@ const spec = defineTool({
     "also adds x-source-topic, x-source-partition and x-source-offset. --no-provenance adds nothing",
     "(copies keep exactly the source's headers) and refuses a two-way setup it cannot protect.",
     "Messages the destination refuses (too large) go to the dead-letter topic on the source cluster.",
+    "Offset syncs (as MirrorMaker 2's): which destination offset holds the copy of which source offset is",
+    "written every second to the compacted topic --offset-syncs-topic on the destination. --sync-groups RE",
+    "translates the committed offsets of the matching source groups through them and commits them to the",
+    "same groups on the destination (only while a group has no active member there, only forward), every",
+    "--sync-interval and once more when the run ends, and prints each group's offsets and lag on both sides.",
+    "A consumer that moves to the destination then neither skips nor re-reads more than a second of copying.",
     "--check-schema also dead-letters values that are not Confluent-framed Avro decodable with their",
     "writer schema (Schema Registry [schema_registry], or --avro-schema files); copies stay byte-exact.",
     "--commit transaction (source and destination on one cluster): each chunk's copies and the",
@@ -59,6 +65,14 @@ const spec = defineTool({
     },
     "provenance-headers": { type: "boolean", description: "Add x-source-topic/-partition/-offset headers too, not just x-source-cluster" },
     "no-provenance": { type: "boolean", description: "No x-source-cluster header (one-way only: refuses a two-way setup)" },
+    "offset-syncs-topic": {
+      type: "string",
+      value: "T",
+      description: "Compacted topic of offset syncs, on each cluster; 'none' for no syncs",
+      defaultText: DEFAULT_OFFSET_SYNCS_TOPIC,
+    },
+    "sync-groups": { type: "string", value: "RE", description: "Commit translated offsets of source groups matching RE to the destination" },
+    "sync-interval": { type: "string", value: "S", description: "Seconds between group syncs", defaultText: "60" },
     "check-schema": { type: "boolean", description: "Dead-letter values that do not decode as Avro with their schema" },
     ...AVRO_OPTIONS,
     compression: { type: "string", value: "C", description: "Produce with none, gzip, snappy, lz4 or zstd (any codec is read)", defaultText: "none" },
@@ -85,6 +99,7 @@ const spec = defineTool({
     "bun tools/kafka2kafka.ts --topics-regex '^events\\.' --group mirror --partitioning key --compression gzip",
     "bun tools/kafka2kafka.ts --topic logins --dest-topic logins-copy --group replay --from-beginning --max-messages 10000",
     "bun tools/kafka2kafka.ts --topic logins --metrics 127.0.0.1:9465",
+    "bun tools/kafka2kafka.ts --topic orders --sync-groups '^billing' --sync-interval 30   # consumer-group failover",
     "bun tools/kafka2kafka.ts --topic user-login --check-schema --until-caught-up",
     "bun tools/kafka2kafka.ts --from local_kafka --to local_kafka --topic orders --prefix eo. --commit transaction",
   ],
@@ -120,6 +135,20 @@ await runTool(spec, async (flags, ctx) => {
   const dlqTopic = flags.string("dlq-topic") ?? defaultDeadLetterTopic(topics);
   if (flags.bool("no-provenance") && flags.bool("provenance-headers")) throw new UsageError("--no-provenance and --provenance-headers cannot be used together");
   const provenance = flags.bool("no-provenance") ? "none" : flags.bool("provenance-headers") ? "full" : "cluster";
+  const syncsTopic = flags.string("offset-syncs-topic", DEFAULT_OFFSET_SYNCS_TOPIC);
+  const offsetSyncsTopic = syncsTopic === "none" ? undefined : syncsTopic;
+  let syncGroups: RegExp | undefined;
+  const groupPattern = flags.string("sync-groups");
+  if (groupPattern !== undefined) {
+    try {
+      syncGroups = new RegExp(groupPattern);
+    } catch (error) {
+      throw new UsageError(`--sync-groups is not a valid regular expression: ${errorMessage(error)}`);
+    }
+    if (!offsetSyncsTopic) throw new UsageError("--sync-groups needs offset syncs (--offset-syncs-topic none turns them off)");
+    if (partitioning !== "preserve" || commitStrategy !== "offsets") throw new UsageError("--sync-groups needs --partitioning preserve and --commit offsets");
+  }
+  const syncIntervalMs = flags.int("sync-interval", 60, { min: 1 }) * 1000;
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", {
@@ -129,11 +158,14 @@ await runTool(spec, async (flags, ctx) => {
     group: groupId,
     partitioning,
     provenance,
+    offset_syncs: offsetSyncsTopic ?? "none",
+    ...(syncGroups ? { sync_groups: `/${syncGroups.source}/` } : {}),
     on_error: settings.onError,
     commit: commitStrategy,
   });
   // Loaded after the flags are parsed: the drivers take longer to load than --help to answer.
   const { kafkaToKafka } = await import("../lib/jobs/kafka-to-kafka.ts");
+  const { formatGroupSync } = await import("../lib/replication/group-sync.ts");
   const result = await kafkaToKafka({
     checkSchema,
     from,
@@ -146,6 +178,9 @@ await runTool(spec, async (flags, ctx) => {
     compression,
     dlqTopic,
     fromBeginning,
+    offsetSyncsTopic,
+    syncGroups,
+    syncIntervalMs,
     run: { ...settings, commitStrategy, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: "kafka", topics: Array.isArray(topics) ? topics : [] }),
   }).finally(() => metrics.close());
@@ -163,8 +198,11 @@ await runTool(spec, async (flags, ctx) => {
       source_cluster: result.sourceCluster,
       destination_cluster: result.destinationCluster,
       topics: Object.fromEntries(result.pairs.map((p) => [p.source, p.destination])),
+      ...(result.groupSync ? { group_sync: result.groupSync } : {}),
     },
   });
+  if (result.groupSync?.length && !flags.bool("json")) process.stdout.write(formatGroupSync(result.groupSync) + "\n");
   if (summary.error) throw summary.error;
+  if (result.syncError) throw result.syncError;
   return 0;
 });

@@ -38,6 +38,8 @@ import { replicateProcessor, type Partitioning, type Provenance, type ReplicaMes
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
+import { startFailover, type Failover } from "../replication/failover.ts";
+import type { GroupSyncRow } from "../replication/group-sync.ts";
 
 
 export interface KafkaToKafkaOptions {
@@ -60,6 +62,12 @@ export interface KafkaToKafkaOptions {
   fromBeginning: boolean;
   /** Dead-letter values that do not decode as Avro with this decoder (the copies stay byte-exact). */
   checkSchema?: AvroDecoder;
+  /** The offset-syncs topic (on both clusters); absent: no offset syncs and no two-way check. */
+  offsetSyncsTopic?: string;
+  /** Source groups whose committed offsets are translated to the destination (needs offsetSyncsTopic). */
+  syncGroups?: RegExp;
+  /** Between group syncs, ms. */
+  syncIntervalMs?: number;
 }
 
 export interface KafkaToKafkaResult {
@@ -69,6 +77,10 @@ export interface KafkaToKafkaResult {
   pairs: TopicPair[];
   /** Destination topics this run created. */
   created: string[];
+  /** The last group sync's rows, when groups are synced. */
+  groupSync?: GroupSyncRow[];
+  /** The run's last offset or group sync failed (the copies are fine). */
+  syncError?: Error;
 }
 
 /** Largest produce request the sink builds, whatever the destination allows. */
@@ -83,6 +95,7 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
   let source: Source | undefined;
   let sink: Sink<ReplicaMessage> | TransactionalSink<ReplicaMessage> | undefined;
   let deadLetters: DeadLetterTopic | undefined;
+  let failover: Failover | undefined;
   try {
     const sourceCluster = await connect(sourceAdmin, options.from, "source");
     const destinationCluster = await connect(destinationAdmin, options.to, "destination");
@@ -99,10 +112,34 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
     // Named topics are checked before the group is touched; a pattern once it is resolved.
     const clusters = { from: options.from.name, to: options.to.name, clusterId: sourceCluster, sameCluster };
     if (Array.isArray(options.topics)) refuseSelfReplication(options.topics, options.destinationTopic, clusters);
+    // Offset syncs and the two-way check, with the pairs known (named topics: before the group is touched).
+    const startSyncs = async (pairs: TopicPair[]) => {
+      if (options.offsetSyncsTopic === undefined) return undefined;
+      if (transactional || options.partitioning !== "preserve") {
+        // Offsets translate partition to partition; one cluster needs no failover.
+        if (options.syncGroups) throw new UsageError("--sync-groups needs --partitioning preserve and --commit offsets");
+        return undefined;
+      }
+      return startFailover({
+        source: { kafka: sourceKafka, admin: sourceAdmin, cluster: sourceCluster, name: options.from.name },
+        destination: { kafka: destinationKafka, admin: destinationAdmin, cluster: destinationCluster, name: options.to.name },
+        topic: options.offsetSyncsTopic,
+        provenance: options.provenance,
+        pairs,
+        syncGroups: options.syncGroups,
+        syncIntervalMs: options.syncIntervalMs ?? 60_000,
+        ownGroup: options.groupId,
+        log,
+        signal: options.run.signal,
+      });
+    };
+    const pairsOf = (topics: string[]) => topics.map((topic) => ({ source: topic, destination: options.destinationTopic(topic) }));
+    if (Array.isArray(options.topics)) failover = await startSyncs(pairsOf(options.topics));
 
-    const topics = options.topics instanceof RegExp && options.run.onError === "dlq" && options.dlqTopic
-      ? excluding(options.topics, options.dlqTopic)
-      : options.topics;
+    // A pattern never reads the dead-letter topic or the offset syncs (MirrorMaker 2 skips its internal topics too).
+    let topics = options.topics;
+    if (topics instanceof RegExp && options.run.onError === "dlq" && options.dlqTopic) topics = excluding(topics, options.dlqTopic);
+    if (topics instanceof RegExp && options.offsetSyncsTopic) topics = excluding(topics, options.offsetSyncsTopic);
     source = await openKafkaSource({
       kafka: sourceKafka,
       groupId: options.groupId,
@@ -111,7 +148,8 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       log,
       name: `kafka [${options.from.name}]`,
     });
-    const pairs = source.topics.map((topic) => ({ source: topic, destination: options.destinationTopic(topic) }));
+    const pairs = pairsOf(source.topics);
+    if (!Array.isArray(options.topics)) failover = await startSyncs(pairs);
     refuseSelfReplication(source.topics, options.destinationTopic, clusters);
     if (options.run.onError === "dlq") refuseDeadLetterSource(source.topics, options.dlqTopic);
 
@@ -143,6 +181,7 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
         producer,
         partitions:
           options.partitioning === "preserve" ? destinationPartitionGuard(destinationAdmin, new Map(plan.partitions), `[${options.to.name}]`) : undefined,
+        onAcknowledged: failover?.onAcknowledged,
       });
     }
     if (options.run.onError === "dlq") {
@@ -169,9 +208,19 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       // One write at a time: a later chunk of a partition must never land before an earlier one.
       sinkConcurrency: 1,
     });
-    return { summary, sourceCluster, destinationCluster, pairs, created: plan.created };
+    const result: KafkaToKafkaResult = { summary, sourceCluster, destinationCluster, pairs, created: plan.created };
+    // Caught up, --max-messages or a signal: the last copies' syncs and group offsets before exiting.
+    if (failover) {
+      try {
+        result.groupSync = await failover.finish();
+      } catch (error) {
+        result.syncError = new Error(`the last offset sync failed: ${errorMessage(error)}`, { cause: error });
+      }
+    }
+    return result;
   } finally {
     const closeFailed = (what: string) => (error: unknown) => log.warn(`closing ${what} failed`, { error: errorMessage(error) });
+    await failover?.close().catch(closeFailed("the offset-syncs producer"));
     await source?.close().catch(closeFailed("the consumer"));
     await sink?.close().catch(closeFailed("the producer"));
     await deadLetters?.close().catch(closeFailed("the dead-letter producer"));

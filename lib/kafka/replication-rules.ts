@@ -126,3 +126,41 @@ export function cameFrom(headers: Record<string, Buffer | string | (Buffer | str
   const values = Array.isArray(value) ? value : [value];
   return values.some((v) => v !== null && v !== undefined && v.toString() === clusterId);
 }
+
+/** The offset-syncs topic's name on every cluster, unless --offset-syncs-topic says otherwise. */
+export const DEFAULT_OFFSET_SYNCS_TOPIC = "kafka2kafka.offset-syncs.internal";
+
+/** A flow recorded in a cluster's offset-syncs topic: a topic of another cluster copied into `target` there. */
+export interface RecordedFlow {
+  /** Cluster id the flow copies from. */
+  cluster: string;
+  topic: string;
+  target: string;
+  /** "none", "cluster" or "full" (see processors/replicate.ts). */
+  provenance: string;
+}
+
+/**
+ * Two-way rule: the flows recorded on the source cluster that copy back from
+ * the destination cluster, out of a topic this run writes, into a topic it
+ * reads. Such a pair loops unless both directions write x-source-cluster:
+ * returns why it cannot be protected, or undefined.
+ */
+export function unprotectedTwoWay(
+  pairs: { source: string; destination: string }[],
+  flowsIntoSource: RecordedFlow[],
+  clusters: { destination: string; provenance: string; from: string; to: string },
+): string | undefined {
+  for (const pair of pairs) {
+    const back = flowsIntoSource.find((f) => f.cluster === clusters.destination && f.topic === pair.destination && f.target === pair.source);
+    if (!back) continue;
+    const loop = `[${clusters.to}] topic '${pair.destination}' is copied back into '${pair.source}' on [${clusters.from}]`;
+    if (clusters.provenance === "none") {
+      return `--no-provenance cannot protect a two-way setup: ${loop}, and copies without x-source-cluster would go around again; drop --no-provenance`;
+    }
+    if (back.provenance === "none") {
+      return `${loop} by a run with --no-provenance, so copies would go around again; run that direction without --no-provenance`;
+    }
+  }
+  return undefined;
+}

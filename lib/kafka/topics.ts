@@ -23,17 +23,18 @@ export interface EnsureTopicResult {
 /**
  * Creates a topic when it does not exist yet, so a client never depends on
  * the broker's auto-creation (which would ignore the partition count).
- * Without `partitions` the broker's default count is used.
+ * Without `partitions` the broker's default count is used; `configEntries`
+ * are topic configs for a topic it creates (an existing one is left as is).
  */
 export async function ensureTopic(
   admin: Admin,
   topic: string,
-  options: { partitions?: number; timeoutMs?: number } = {},
+  options: { partitions?: number; timeoutMs?: number; configEntries?: { name: string; value: string }[] } = {},
 ): Promise<EnsureTopicResult> {
   if (!(await admin.listTopics()).includes(topic)) {
     // false means someone else created it between the two calls; also fine.
     const created = await admin.createTopics({
-      topics: [{ topic, ...(options.partitions ? { numPartitions: options.partitions } : {}) }],
+      topics: [{ topic, ...(options.partitions ? { numPartitions: options.partitions } : {}), ...(options.configEntries ? { configEntries: options.configEntries } : {}) }],
       waitForLeaders: true,
       timeout: options.timeoutMs ?? 10_000,
     });

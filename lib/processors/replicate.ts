@@ -37,8 +37,12 @@ export const PROVENANCE_HEADERS = {
   offset: "x-source-offset",
 } as const;
 
-/** One message for the destination: the source's bytes, partition under "preserve", and timestamp. */
-export type ReplicaMessage = KafkaOutput & { timestamp: string };
+/**
+ * One message for the destination: the source's bytes, partition under
+ * "preserve", and timestamp; and where it came from, for offset syncs
+ * (kafkajs ignores the extra fields).
+ */
+export type ReplicaMessage = KafkaOutput & { timestamp: string; sourceTopic: string; sourceOffset: string };
 
 /**
  * What a copy says about where it came from. "cluster" (the default) writes
@@ -74,6 +78,8 @@ export function replicate(record: SourceRecord, options: ReplicateOptions): Outc
     value: record.value,
     headers: added.length ? appendHeaders(record.headers, added) : record.headers,
     timestamp: record.timestamp,
+    sourceTopic: record.topic,
+    sourceOffset: record.offset,
   };
   // The headers as written, in order, null values included, then this hop's.
   if (record.headerList) message.headerList = added.length ? [...record.headerList, ...added] : record.headerList;

@@ -19,7 +19,7 @@
  * const sink = kafkaSink({ producer, name: "kafka [local_kafka]", compression: CompressionTypes.None, maxBatchBytes: 1_048_588 });
  * await sink.write(replicaMessages); // { written: n, duplicates: 0, rejected: [] }
  */
-import { Partitioners, type CompressionTypes, type Message, type Producer, type ProducerConfig, type TopicMessages } from "kafkajs";
+import { Partitioners, type CompressionTypes, type Message, type Producer, type ProducerConfig, type RecordMetadata, type TopicMessages } from "kafkajs";
 import type { HeaderEntry, RecordHeaders } from "../engine/record.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { PartitionGuard } from "../kafka/topics.ts";
@@ -62,7 +62,7 @@ export const REPLICATION_PRODUCER: ProducerConfig = {
 const BATCH_OVERHEAD = 61;
 const TOO_LARGE = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE"]);
 
-export interface KafkaSinkOptions {
+export interface KafkaSinkOptions<T extends KafkaOutput = KafkaOutput> {
   producer: Producer;
   name: string;
   compression: CompressionTypes;
@@ -72,24 +72,30 @@ export interface KafkaSinkOptions {
   timeoutMs?: number;
   /** With explicit partitions (--partitioning preserve): refuses a batch for a partition the destination lacks. */
   partitions?: PartitionGuard;
+  /**
+   * Called once per acknowledged send, in order, with the offset the
+   * destination gave each message that named its partition (offset syncs).
+   */
+  onAcknowledged?: (copies: { item: T; offset: string }[]) => void;
 }
 
-export function kafkaSink(options: KafkaSinkOptions): Sink<KafkaOutput> {
+export function kafkaSink<T extends KafkaOutput>(options: KafkaSinkOptions<T>): Sink<T> {
   // Messages acknowledged by an attempt that then failed: the engine retries
   // the same items, and these need not go out again.
-  let acknowledged: WeakSet<KafkaOutput> | undefined;
+  let acknowledged: WeakSet<T> | undefined;
 
-  const send = async (messages: KafkaOutput[]) => {
-    await options.producer.sendBatch({
+  const send = async (messages: T[]) => {
+    const metadata = await options.producer.sendBatch({
       acks: -1,
       compression: options.compression,
       timeout: options.timeoutMs ?? 30_000,
       topicMessages: byTopic(messages),
     });
+    options.onAcknowledged?.(destinationOffsets(messages, metadata));
   };
 
   /** Sends `indices` of `items`; a too-large refusal is split until the one message is found. */
-  const sendGroup = async (items: KafkaOutput[], indices: number[], result: SinkResult, done: KafkaOutput[]) => {
+  const sendGroup = async (items: T[], indices: number[], result: SinkResult, done: T[]) => {
     try {
       await send(indices.map((i) => items[i]!));
       for (const i of indices) done.push(items[i]!);
@@ -125,7 +131,7 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<KafkaOutput> {
         pending = pending.filter((i) => !seen.has(items[i]!));
         result.written += items.length - pending.length;
       }
-      const done: KafkaOutput[] = [];
+      const done: T[] = [];
       try {
         for (const group of splitByBytes(items, pending, options.maxBatchBytes)) await sendGroup(items, group, result, done);
       } catch (error) {
@@ -140,6 +146,26 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<KafkaOutput> {
     },
     close: () => options.producer.disconnect(),
   };
+}
+
+/**
+ * The offset each message with an explicit partition got: kafkajs sends one
+ * record batch per partition in a request, in the order given, so the n-th
+ * message of a partition is at the batch's base offset + n.
+ */
+export function destinationOffsets<T extends KafkaOutput>(messages: T[], metadata: RecordMetadata[]): { item: T; offset: string }[] {
+  const next = new Map<string, bigint>();
+  for (const m of metadata) if (m.baseOffset !== undefined) next.set(`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset));
+  const out: { item: T; offset: string }[] = [];
+  for (const item of messages) {
+    if (item.partition === undefined) continue;
+    const key = `${item.topic}\u0000${item.partition}`;
+    const offset = next.get(key);
+    if (offset === undefined) continue;
+    out.push({ item, offset: String(offset) });
+    next.set(key, offset + 1n);
+  }
+  return out;
 }
 
 /**

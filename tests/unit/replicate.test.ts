@@ -121,6 +121,8 @@ describe("replicate", () => {
 describe("produce batches", () => {
   const message = (bytes: number, extra: Partial<ReplicaMessage> = {}): ReplicaMessage => ({
     topic: "t",
+    sourceTopic: "t",
+    sourceOffset: "0",
     key: null,
     value: Buffer.alloc(bytes),
     headers: {},
