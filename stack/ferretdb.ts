@@ -53,7 +53,9 @@ export function ferretdbServer(port: number, tlsPort: number): Server {
     ],
     async probe() {
       await pingMongo(port);
-      await pingMongo(tlsPort, { tls: true, tlsCAFile: TLS.ca, tlsCertificateKeyFile: TLS.clientBundle });
+      await pingMongo(tlsPort, { tls: true, tlsCAFile: TLS.ca, tlsCertificateKeyFile: TLS.clientBundle }).catch((error: unknown) => {
+        throw new Error(`TLS listener on ${tlsPort}: ${error instanceof Error ? error.message : String(error)}`);
+      });
     },
   };
 }

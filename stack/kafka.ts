@@ -204,13 +204,15 @@ export function kafkaServer(spec: KafkaSpec): Server {
       if (secure === undefined) return;
       const scram = { mechanism: "scram-sha-512", username: SCRAM_USER, password: SCRAM_PASSWORD } as const;
       const ca = readFileSync(TLS.ca, "utf8");
-      await describeCluster([`127.0.0.1:${secure.sasl}`], scram);
-      await describeCluster([`127.0.0.1:${secure.saslSsl}`], scram, { ca });
-      await describeCluster([`127.0.0.1:${secure.mtls}`], undefined, {
-        ca,
-        cert: readFileSync(TLS.clientCert, "utf8"),
-        key: readFileSync(TLS.clientKey, "utf8"),
-      });
+      const mtls = { ca, cert: readFileSync(TLS.clientCert, "utf8"), key: readFileSync(TLS.clientKey, "utf8") };
+      // Named, so a broker started before a listener was added says which one it lacks.
+      const listener = (name: string, port: number, check: Promise<void>) =>
+        check.catch((error: unknown) => {
+          throw new Error(`${name} listener on ${port}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      await listener("SASL_PLAINTEXT", secure.sasl, describeCluster([`127.0.0.1:${secure.sasl}`], scram));
+      await listener("SASL_SSL", secure.saslSsl, describeCluster([`127.0.0.1:${secure.saslSsl}`], scram, { ca }));
+      await listener("SSL", secure.mtls, describeCluster([`127.0.0.1:${secure.mtls}`], undefined, mtls));
     },
     async afterStart() {
       const secure = spec.secure;

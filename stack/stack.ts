@@ -86,6 +86,10 @@ class ServerError extends Error {
 
 const answers = (s: Server): Promise<boolean> => s.probe().then(() => true, () => false);
 
+/** Why the probe fails now, for a message; undefined if it passes. */
+const probeFailure = (s: Server): Promise<string | undefined> =>
+  s.probe().then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+
 /**
  * The live process of s: from its pid file, or else found by its marker (the
  * pid file was deleted or lost), in which case the pid file is written again.
@@ -118,8 +122,10 @@ async function waitUntilAnswering(s: Server, pid: number, started: boolean): Pro
     await sleep(500);
   }
   if (!started) {
-    // Not ours to kill: it may be serving other STACK_* ports than this run asked for.
-    throw new ServerError(s, `is running (pid ${pid}) but not answering on port ${s.ports[0]}; \`down\` and \`up\` restart it`);
+    // Not ours to kill: it may be serving other STACK_* ports than this run asked for,
+    // or be an older configuration (without a listener added since).
+    const why = (await probeFailure(s)) ?? "no answer in time";
+    throw new ServerError(s, `is running (pid ${pid}) but does not answer as configured (${why}); \`down\` and \`up\` restart it`);
   }
   await stopProcess(pid, s.marker, STOP_GRACE_MS, s.stopSignal);
   removePid(s.pidFile);

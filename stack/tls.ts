@@ -69,6 +69,9 @@ export async function ensureTlsMaterial(): Promise<void> {
   writeFileSync(f(TLS.serverKeystore), read(TLS.serverKey) + read(TLS.serverCert));
   writeFileSync(f(TLS.clientBundle), read(TLS.clientCert) + read(TLS.clientKey));
 
+  for (const name of ["server", "client"]) {
+    for (const scratch of [`${name}.csr`, `${name}.ext`]) rmSync(join(tmp, scratch));
+  }
   rmSync(TLS_DIR, { recursive: true, force: true });
   renameSync(tmp, TLS_DIR);
 }
