@@ -31,9 +31,10 @@ export async function watchCaughtUp(options: CaughtUpOptions): Promise<void> {
     await sleep(options.intervalMs ?? 500, signal);
     if (signal.aborted || !options.idle() || !source.assignment()) continue;
     try {
-      const lag = await source.lag(true);
+      const partitions = await source.partitionLag(true);
+      const lag = partitions.reduce((total, p) => total + p.lag, 0);
       options.onLag?.(lag);
-      options.events.emit("lag", { lag });
+      options.events.emit("lag", { lag, partitions });
       if (lag === 0 && options.idle()) {
         options.onCaughtUp();
         return;

@@ -135,6 +135,9 @@ export class Committer<T> {
       // The poison chunk's transaction was aborted: none of it is committed.
       all.pop();
       this.giveBack(last.chunk, "stopped");
+    } else if (last.committedBy === "sink") {
+      // The sink's transaction committed the offset with the chunk.
+      this.options.events.emit("commit", { topic, partition, offset: last.chunk.nextOffset, ok: true, ms: 0 });
     } else if (last.committedBy === "source" && !(poison && last.chunk.records[0] === poison.record)) {
       const offset = poison ? poison.record.offset : last.chunk.nextOffset;
       if (!(await this.commitOffset(topic, partition, offset, poison ? undefined : last.metadata))) {

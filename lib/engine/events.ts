@@ -11,6 +11,8 @@
  * await runPipeline({ ..., events });
  */
 
+import type { PartitionLagEntry } from "./source.ts";
+
 export interface ChunkCommittedEvent {
   topic: string;
   partition: number;
@@ -35,12 +37,12 @@ export interface EngineEventMap {
   "sink.error": { sink: string; what: string; transient: boolean; error: string };
   /** A transient failure will be retried after `delayMs`. */
   retry: { what: string; attempt: number; delayMs: number; outageMs: number; error: string };
-  /** An offset commit to the source. */
+  /** An offset commit: to the source, or in the sink's transaction (then `ms` is 0: it was part of the write). */
   commit: { topic: string; partition: number; offset: string; ok: boolean; ms: number; error?: string };
   /** Chunks consumed before a rebalance, for partitions this member may have lost, are not committed. */
   "chunk.revoked": { topic: string; partition: number; records: number };
-  /** The group's lag over this member's partitions. */
-  lag: { lag: number };
+  /** The group's lag over this member's partitions, in total and per partition. */
+  lag: { lag: number; partitions: PartitionLagEntry[] };
   /** Chunks and bytes waiting between the consumer and the writers. */
   "queue.depth": { chunks: number; bytes: number };
   /** A partition whose messages keep failing is paused, or resumes. */

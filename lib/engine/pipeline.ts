@@ -12,7 +12,8 @@
  * The parts, one file each: chunk.ts (processing a batch), writer.ts (making
  * a chunk durable, with retries, under a commit strategy), committer.ts
  * (in-order commits, counting only what is committed), caught-up.ts (the
- * --until-caught-up watcher), events.ts (instrumentation).
+ * --until-caught-up watcher), lag-watch.ts (lag for the status line and
+ * metrics), events.ts (instrumentation).
  *
  * Commit strategies: `offsets` commits the group's offsets after the sink
  * write (at least once); `transaction` has a transactional sink write a
@@ -31,6 +32,7 @@ import { createProgress } from "../log/progress.ts";
 import type { BackoffOptions } from "../backoff.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 import { watchCaughtUp } from "./caught-up.ts";
+import { watchLag } from "./lag-watch.ts";
 import { processChunk, type Chunk } from "./chunk.ts";
 import { Committer, type Counts } from "./committer.ts";
 import type { DeadLetterTopic } from "./dead-letter.ts";
@@ -282,10 +284,19 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
         signal: stopController.signal,
       })
     : Promise.resolve();
+  const measuring = watchLag({
+    source,
+    events,
+    onLag: (lag) => progress.setLag(lag),
+    log,
+    signal: stopController.signal,
+    intervalMs: options.logIntervalMs ?? 10_000,
+  });
   await source.run(onBatch);
   await writing;
   await settling;
   await watching;
+  await measuring;
   options.signal.removeEventListener("abort", onAbort);
   // While still in the group: a flush commits, and must not follow a commit that failed (it would skip it).
   if (options.partitionState && stopReason !== "error") {
@@ -302,7 +313,9 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     }, { ...retry, stopping: () => false, policy: { backoff: retry.policy.backoff, maxOutageMs: 10_000 } }).catch(() => {});
     if (committer.uncommitted > 0) log.warn("some durable records could not be committed; they will be delivered again", { records: committer.uncommitted });
   }
-  const lag = await source.lag().catch(() => undefined);
+  const finalLag = await source.partitionLag().catch(() => undefined);
+  const lag = finalLag?.reduce((total, p) => total + p.lag, 0);
+  if (finalLag && lag !== undefined) events.emit("lag", { lag, partitions: finalLag });
   const totals = progress.stop();
   const final = counts();
   return {

@@ -57,6 +57,13 @@ export interface CommittedOffset {
 
 export type Assignment = Record<string, number[]>;
 
+/** Messages a group still has to read in one partition. */
+export interface PartitionLagEntry {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface Source {
   readonly name: string;
   readonly groupId: string;
@@ -68,6 +75,8 @@ export interface Source {
   committedOffset(topic: string, partition: number): Promise<CommittedOffset | undefined>;
   /** Total lag from the broker's committed and end offsets, of this member's partitions or of all. */
   lag(onlyAssigned?: boolean): Promise<number>;
+  /** The same lag, per partition. */
+  partitionLag(onlyAssigned?: boolean): Promise<PartitionLagEntry[]>;
   /** Partitions this member owns, by topic; undefined until the group is joined. */
   assignment(): Assignment | undefined;
   /** See "Assignment epochs" above. */

@@ -21,7 +21,7 @@ export interface PipelineMetrics {
   chunkCommitted(chunk: CommittedChunk): void;
   /** One attempt to write to the sink failed and will be retried. */
   sinkRetry(): void;
-  /** A sink write failed for good, or with an error that is not retried. */
+  /** One attempt to write to the sink (or the dead-letter topic) failed, retried or not. */
   sinkError(): void;
   /** An offset commit went through: `offset` is the next offset the group will read. */
   offsetCommitted(topic: string, partition: number, offset: string | number): void;
@@ -100,7 +100,6 @@ export function pipelineMetrics(registry: Registry, options: PipelineMetricsOpti
     },
     sinkRetry() {
       retries.inc({ tool, sink });
-      errors.inc({ tool, sink });
     },
     sinkError() {
       errors.inc({ tool, sink });

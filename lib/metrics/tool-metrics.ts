@@ -43,6 +43,20 @@ export interface ToolMetricsOptions {
   flag?: string;
 }
 
+/** Feeds a pipeline's metrics from the engine's events: every metric of a run moves only here. */
+export function feedPipelineMetrics(events: EngineEvents, pipeline: PipelineMetrics): void {
+  events.on("chunk.committed", pipeline.chunkCommitted);
+  events.on("retry", () => pipeline.sinkRetry());
+  events.on("sink.error", () => pipeline.sinkError());
+  events.on("commit", (e) => {
+    if (e.ok) pipeline.offsetCommitted(e.topic, e.partition, e.offset);
+  });
+  events.on("queue.depth", (e) => pipeline.queuedChunks(e.chunks));
+  events.on("lag", (e) => {
+    for (const p of e.partitions) pipeline.lag(p.topic, p.partition, p.lag);
+  });
+}
+
 export async function startToolMetrics(options: ToolMetricsOptions): Promise<ToolMetrics> {
   if (options.address === undefined) return { pipelineHooks: () => ({}), producer: () => undefined, close: async () => {} };
   const address = parseListenAddress(options.address, options.flag ?? "--metrics");
@@ -63,15 +77,7 @@ export async function startToolMetrics(options: ToolMetricsOptions): Promise<Too
       const pipeline = pipelineMetrics(registry, { tool: options.tool, ...hookOptions });
       metrics.pipeline = pipeline;
       const events = new EngineEvents();
-      events.on("chunk.committed", pipeline.chunkCommitted);
-      events.on("retry", () => pipeline.sinkRetry());
-      events.on("sink.error", (e) => {
-        if (!e.transient) pipeline.sinkError();
-      });
-      events.on("commit", (e) => {
-        if (e.ok) pipeline.offsetCommitted(e.topic, e.partition, e.offset);
-      });
-      events.on("queue.depth", (e) => pipeline.queuedChunks(e.chunks));
+      feedPipelineMetrics(events, pipeline);
       return { events };
     },
     producer: (topic) => producerMetrics(registry, { tool: options.tool, topic }),

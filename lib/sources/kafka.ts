@@ -14,7 +14,7 @@
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { SourceRecord } from "../engine/record.ts";
-import type { Assignment, BatchHandler, Source } from "../engine/source.ts";
+import type { Assignment, BatchHandler, PartitionLagEntry, Source } from "../engine/source.ts";
 import { topicLag, type TopicLag } from "../kafka/lag.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -73,6 +73,16 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
     // Connect sinks and MirrorMaker 2 do, so a first run never skips data.
     await consumer.subscribe({ topics, fromBeginning: true });
 
+    const partitionLag = async (onlyAssigned = false): Promise<PartitionLagEntry[]> => {
+      const lags: PartitionLagEntry[] = [];
+      for (const topic of await groupLag(admin, groupId, topics)) {
+        for (const p of topic.partitions) {
+          if (!onlyAssigned || !assigned || assigned[topic.topic]?.includes(p.partition)) lags.push({ topic: topic.topic, partition: p.partition, lag: p.lag });
+        }
+      }
+      return lags;
+    };
+
     return {
       name: options.name ?? "kafka",
       groupId,
@@ -124,14 +134,9 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
         return { offset: found.offset, metadata: found.metadata ?? "" };
       },
       async lag(onlyAssigned = false) {
-        let total = 0;
-        for (const topic of await groupLag(admin, groupId, topics)) {
-          for (const p of topic.partitions) {
-            if (!onlyAssigned || !assigned || assigned[topic.topic]?.includes(p.partition)) total += p.lag;
-          }
-        }
-        return total;
+        return (await partitionLag(onlyAssigned)).reduce((total, p) => total + p.lag, 0);
       },
+      partitionLag,
       onCrash(listener) {
         connected.on(connected.events.CRASH, (event) => {
           if (!event.payload.restart) listener(event.payload.error);

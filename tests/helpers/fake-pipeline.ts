@@ -15,7 +15,7 @@ import type { DeadLetter, DeadLetterTopic } from "../../lib/engine/dead-letter.t
 import type { Processor, SourceRecord } from "../../lib/engine/record.ts";
 import type { RunSettings } from "../../lib/engine/pipeline.ts";
 import type { Sink, SinkResult, SourcePosition, TransactionalSink } from "../../lib/engine/sink.ts";
-import type { Assignment, BatchHandler, CommitRequest, CommittedOffset, Source } from "../../lib/engine/source.ts";
+import type { Assignment, BatchHandler, CommitRequest, CommittedOffset, PartitionLagEntry, Source } from "../../lib/engine/source.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 
 export function records(topic: string, partition: number, count: number, from = 0): SourceRecord[] {
@@ -118,9 +118,17 @@ export class FakeSource implements Source {
   }
 
   async lag(): Promise<number> {
-    let lag = 0;
-    for (const [k, list] of this.partitions) if (this.owned.has(k)) lag += list.length - (this.committed.get(k) ?? 0);
-    return lag;
+    return (await this.partitionLag()).reduce((total, p) => total + p.lag, 0);
+  }
+
+  async partitionLag(): Promise<PartitionLagEntry[]> {
+    const lags: PartitionLagEntry[] = [];
+    for (const [k, list] of this.partitions) {
+      if (!this.owned.has(k)) continue;
+      const [topic, partition] = k.split("/");
+      lags.push({ topic: topic!, partition: Number(partition), lag: list.length - (this.committed.get(k) ?? 0) });
+    }
+    return lags;
   }
 
   assignment(): Assignment {

@@ -5,6 +5,11 @@ import { producerMetrics } from "../../lib/metrics/producer-metrics.ts";
 import { createToolRegistry, metricValue } from "../../lib/metrics/registry.ts";
 import { MetricsListenError, serveMetrics } from "../../lib/metrics/server.ts";
 import { UsageError } from "../../lib/errors.ts";
+import { EngineEvents } from "../../lib/engine/events.ts";
+import { runPipeline } from "../../lib/engine/pipeline.ts";
+import { TransientSinkError } from "../../lib/engine/sink.ts";
+import { feedPipelineMetrics } from "../../lib/metrics/tool-metrics.ts";
+import { FakeDeadLetters, FakeSink, FakeSource, FakeTransactionalSink, records, settings, writeValues } from "../helpers/fake-pipeline.ts";
 
 describe("parseListenAddress", () => {
   test("takes :PORT, HOST:PORT and [IPv6]:PORT", () => {
@@ -41,6 +46,8 @@ describe("pipelineMetrics", () => {
     expect(await value("messages_skipped_total")).toBe(3);
     expect(await value("consumed_bytes_total")).toBe(3000);
     expect(await value("sink_retries_total")).toBe(1);
+    expect(await value("sink_errors_total")).toBe(0);
+    metrics.sinkError();
     expect(await value("sink_errors_total")).toBe(1);
     expect(await value("committed_offset", { topic: "a", partition: 0 })).toBe(20);
     expect(await value("consumer_lag", { topic: "a", partition: 0 })).toBe(5);
@@ -133,4 +140,70 @@ describe("lagExporter", () => {
     expect(await value("lag_refresh_errors_total")).toBe(1);
     expect(await value("consumer_group_lag", { group: "a" })).toBe(40);
   });
+});
+
+describe("pipeline metrics fed from the engine's events (feedPipelineMetrics)", () => {
+  async function run(options: { transactional: boolean }) {
+    const registry = createToolRegistry({ tool: "t", processMetrics: false });
+    const events = new EngineEvents();
+    feedPipelineMetrics(events, pipelineMetrics(registry, { tool: "t", sink: "fake", topics: ["t"] }));
+    const retries: number[] = [];
+    const errors: number[] = [];
+    events.on("retry", (e) => retries.push(e.attempt));
+    events.on("sink.error", () => errors.push(1));
+    const source = new FakeSource([records("t", 0, 7), records("t", 1, 5)]);
+    const poisoned = new Set(["t/1/2"]);
+    let failures = 0;
+    const failTwice = async () => {
+      if (failures < 2) {
+        failures++;
+        throw new TransientSinkError("down (test)");
+      }
+    };
+    const sink = options.transactional ? new FakeTransactionalSink(source) : new FakeSink();
+    if (sink instanceof FakeSink) sink.before = failTwice;
+    else sink.midTransaction = failTwice;
+    const deadLetters = new FakeDeadLetters();
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: (record) => (poisoned.has(record.value!.toString()) ? { kind: "dead", reason: "bad (test)", stage: "decode" } : writeValues(record)),
+      deadLetters,
+      events,
+      retry: { initialMs: 1, maxMs: 2 },
+      pausePolicy: false,
+      commitStrategy: options.transactional ? "transaction" : "offsets",
+      ...settings({ onError: "dlq" }),
+    });
+    const value = (name: string, labels = {}) => metricValue(registry, `kafka_toolkit_${name}`, labels);
+    return { summary, value, retries, errors, source };
+  }
+
+  for (const transactional of [false, true]) {
+    test(`at the end of a run the counters equal the summary (${transactional ? "transaction" : "offsets"} commits)`, async () => {
+      const { summary, value, retries, errors, source } = await run({ transactional });
+      expect(summary.stoppedBy).toBe("caught-up");
+      expect(summary.committed).toBe(12);
+      expect({
+        consumed: await value("messages_consumed_total", { topic: "t" }),
+        written: await value("messages_written_total", { topic: "t" }),
+        deadLettered: await value("messages_dead_lettered_total", { topic: "t" }),
+        duplicates: await value("messages_duplicate_total", { topic: "t" }),
+        skipped: await value("messages_skipped_total", { topic: "t" }),
+      }).toEqual({ consumed: summary.committed, written: summary.written, deadLettered: summary.deadLettered, duplicates: summary.duplicates, skipped: summary.skipped });
+      expect(summary.deadLettered).toBe(1);
+      expect(await value("sink_retries_total")).toBe(retries.length);
+      expect(retries.length).toBe(2);
+      expect(await value("sink_errors_total")).toBe(errors.length);
+      // The last committed offset per partition is the group's, and commits were counted.
+      expect(await value("committed_offset", { topic: "t", partition: 0 })).toBe(source.committed.get("t/0")!);
+      expect(await value("committed_offset", { topic: "t", partition: 1 })).toBe(source.committed.get("t/1")!);
+      expect(await value("commits_total", { topic: "t" })).toBeGreaterThanOrEqual(2);
+      // Lag per partition as the run ended (the summary's remaining lag), and nothing queued.
+      expect(await value("consumer_lag", { topic: "t", partition: 0 })).toBe(0);
+      expect(await value("consumer_lag", { topic: "t", partition: 1 })).toBe(0);
+      expect(summary.lag).toBe(0);
+      expect(await value("queued_chunks")).toBe(0);
+    });
+  }
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { sleep } from "../../lib/backoff.ts";
+import { silentLogger } from "../../lib/log/logger.ts";
 import { EngineEvents } from "../../lib/engine/events.ts";
 import { IncompleteCommitError, PoisonMessageError, runPipeline, SinkOutageError } from "../../lib/engine/pipeline.ts";
 import type { Processor } from "../../lib/engine/record.ts";
@@ -290,5 +291,26 @@ describe("runPipeline with the transaction strategy", () => {
     expect(sink.committed).toEqual(["t/0/0", "t/0/1", "t/0/2"]);
     expect(source.committed.get("t/0")).toBe(3);
     expect(summary.committed).toBe(3);
+  });
+});
+
+describe("the terminal's status line during a run", () => {
+  test("shows the lag, measured while the run is busy, and the time left to catch up", async () => {
+    const source = new FakeSource([records("t", 0, 45)]);
+    const sink = new FakeSink();
+    sink.before = () => sleep(100);
+    const lines: string[] = [];
+    const terminalLogger = { ...silentLogger, progress: (_message: string, _fields: unknown, status: string) => void lines.push(status), status: (text: string) => void lines.push(text) };
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      sinkConcurrency: 1,
+      ...settings({ log: terminalLogger, logInterval: 3, logIntervalMs: 50 }),
+    });
+    expect(summary.committed).toBe(45);
+    // The lag is known before the run catches up (not only once it is idle), and with a rate, the time left.
+    expect(lines.some((l) => /lag [1-9][\d,]*/.test(l))).toBe(true);
+    expect(lines.some((l) => /caught up in \d+s/.test(l))).toBe(true);
   });
 });
