@@ -22,8 +22,6 @@ describe("--metrics", () => {
       tool: "process-events",
       // Processed events are written, errors go to the errors topic, filtered ones are skipped.
       fields: { written: "processed", deadLettered: "errors", skipped: "filtered" },
-      // Its own transactional loop (not runPipeline) reports neither lag nor commits as engine events yet.
-      ownLoop: true,
       args: (t: string) => ["--in", t, "--out", `${t}.out`, "--errors-topic", `${t}.errors`, "--summary-topic", "none", "--filtered-topic", "none"],
     },
   ];
@@ -44,14 +42,12 @@ describe("--metrics", () => {
           text = await (await fetch(url)).text();
           return sampleValue(text, "kafka_toolkit_messages_consumed_total", { topic }) === 1503;
         }, `${pipeline.tool} to report 1503 messages consumed on /metrics`);
-        if (!("ownLoop" in pipeline)) {
-          // Lag per partition is measured while the run lasts; once all is committed it reads 0 on each.
-          const lagSeries = (p: number) => `kafka_toolkit_consumer_lag{tool="${pipeline.tool}",topic="${topic}",partition="${p}"} 0`;
-          await waitFor(async () => {
-            text = await (await fetch(url)).text();
-            return [0, 1, 2].every((p) => text.includes(lagSeries(p)));
-          }, `${pipeline.tool} to report lag 0 on each partition on /metrics`);
-        }
+        // Lag per partition is measured while the run lasts; once all is committed it reads 0 on each.
+        const lagSeries = (p: number) => `kafka_toolkit_consumer_lag{tool="${pipeline.tool}",topic="${topic}",partition="${p}"} 0`;
+        await waitFor(async () => {
+          text = await (await fetch(url)).text();
+          return [0, 1, 2].every((p) => text.includes(lagSeries(p)));
+        }, `${pipeline.tool} to report lag 0 on each partition on /metrics`);
       } finally {
         tool.proc.kill("SIGTERM");
       }
@@ -71,16 +67,14 @@ describe("--metrics", () => {
       });
       expect(counter("messages_duplicate_total")).toBe(summary.duplicates ?? 0);
       expect(summary.consumed).toBe(1503);
-      if (!("ownLoop" in pipeline)) {
-        const group = await withAdmin(undefined, (admin) => admin.fetchOffsets({ groupId: `${topic}-g`, topics: [topic] }));
-        for (const { partition, offset } of group[0]!.partitions) {
-          expect(sampleValue(text, "kafka_toolkit_committed_offset", { tool: pipeline.tool, topic, partition })).toBe(Number(offset));
-        }
-        expect(sampleValue(text, "kafka_toolkit_commits_total", { tool: pipeline.tool, topic })).toBeGreaterThan(0);
-        expect(sampleValue(text, "kafka_toolkit_queued_chunks", { tool: pipeline.tool })).toBe(0);
-        expect(sampleValue(text, "kafka_toolkit_sink_retries_total", { tool: pipeline.tool })).toBe(0);
-        expect(text).toContain(`kafka_toolkit_sink_errors_total{tool="${pipeline.tool}"`);
+      const group = await withAdmin(undefined, (admin) => admin.fetchOffsets({ groupId: `${topic}-g`, topics: [topic] }));
+      for (const { partition, offset } of group[0]!.partitions) {
+        expect(sampleValue(text, "kafka_toolkit_committed_offset", { tool: pipeline.tool, topic, partition })).toBe(Number(offset));
       }
+      expect(sampleValue(text, "kafka_toolkit_commits_total", { tool: pipeline.tool, topic })).toBeGreaterThan(0);
+      expect(sampleValue(text, "kafka_toolkit_queued_chunks", { tool: pipeline.tool })).toBe(0);
+      expect(sampleValue(text, "kafka_toolkit_sink_retries_total", { tool: pipeline.tool })).toBe(0);
+      expect(text).toContain(`kafka_toolkit_sink_errors_total{tool="${pipeline.tool}"`);
       expect(sampleValue(text, "kafka_toolkit_sink_write_duration_seconds_count", { tool: pipeline.tool })).toBeGreaterThan(0);
       expect(sampleValue(text, "kafka_toolkit_build_info", { tool: pipeline.tool })).toBe(1);
       expect(sampleValue(text, "kafka_toolkit_process_resident_memory_bytes")).toBeGreaterThan(0);
