@@ -235,8 +235,8 @@ async function connect(admin: Admin, section: KafkaSection, side: "source" | "de
     await admin.connect();
     return (await admin.describeCluster()).clusterId;
   } catch (error) {
-    const hint = error instanceof Error && error.name === "KafkaJSSASLAuthenticationError" ? " (check username, password and sasl_mechanism)" : "";
-    throw new Error(`cannot connect to the ${side} ${describeKafka(section)}: ${errorMessage(error)}${hint}`, { cause: error });
+    // A failed login already says what to check (client.ts).
+    throw new Error(`cannot connect to the ${side} ${describeKafka(section)}: ${errorMessage(error)}`, { cause: error });
   }
 }
 

@@ -15,6 +15,8 @@ import { connect as tlsConnect } from "node:tls";
 import {
   Kafka,
   logLevel,
+  type Admin,
+  type AdminConfig,
   type Consumer,
   type ConsumerConfig,
   type ISocketFactory,
@@ -24,7 +26,7 @@ import {
   type ProducerConfig,
   type SASLOptions,
 } from "kafkajs";
-import type { ConsumerTuning, KafkaSection, ProducerTuning } from "../config/kafka-section.ts";
+import type { KafkaSection } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
 import { tlsProblem } from "../tls-errors.ts";
 import { registerCodecs } from "./codecs.ts";
@@ -60,29 +62,55 @@ export function createKafka(section: KafkaSection, log: Logger, options: KafkaCl
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => forwardKafkaLog(log, section.name, entry),
   };
-  return new TunedKafka(config, section.consumer, section.producer);
+  return new TunedKafka(config, section);
 }
 
-/** A client whose consumers and producers follow the section's tuning. */
+/**
+ * A client whose consumers and producers follow the section's tuning, and
+ * whose failed logins name the section they came from.
+ */
 class TunedKafka extends Kafka {
   constructor(
     config: KafkaConfig,
-    private readonly consumerTuning: ConsumerTuning,
-    private readonly producerTuning: ProducerTuning,
+    private readonly section: KafkaSection,
   ) {
     super(config);
   }
 
+  override admin(config?: AdminConfig): Admin {
+    return namingLoginFailures(super.admin(config), this.section);
+  }
+
   override consumer(config: ConsumerConfig): Consumer {
     // What the operator wrote in the section wins over the code's defaults.
-    return super.consumer({ ...config, ...consumerOptions(this.consumerTuning) });
+    return namingLoginFailures(super.consumer({ ...config, ...consumerOptions(this.section.consumer) }), this.section);
   }
 
   override producer(config?: ProducerConfig): Producer {
     // A transaction decides itself what goes out together.
-    if (config?.transactionalId) return super.producer(config);
-    return tunedProducer(super.producer(config), this.producerTuning);
+    if (config?.transactionalId) return namingLoginFailures(super.producer(config), this.section);
+    return namingLoginFailures(tunedProducer(super.producer(config), this.section.producer), this.section);
   }
+}
+
+/**
+ * kafkajs' login failure says what failed but not for which section; the
+ * amended message does, and what to check. The error keeps its class and name.
+ */
+function namingLoginFailures<C extends { connect(): Promise<void> }>(client: C, section: KafkaSection): C {
+  const connect = client.connect.bind(client);
+  client.connect = async () => {
+    try {
+      await connect();
+    } catch (error) {
+      if (error instanceof Error && error.name === "KafkaJSSASLAuthenticationError" && !error.message.startsWith("[")) {
+        const who = section.sasl ? ` user ${section.sasl.username} (${section.sasl.mechanism})` : "";
+        error.message = `[${section.name}]${who}: ${error.message}; check username, password and sasl_mechanism`;
+      }
+      throw error;
+    }
+  };
+  return client;
 }
 
 /** Brokers and auth mode, for logs; never the password. */

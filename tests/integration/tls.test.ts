@@ -104,7 +104,7 @@ const CASES: Misconfiguration[] = [
     tool: "verify-topic",
     args: ["--kafka", "remote_kafka_tls", "--topic", "tls-never-read"],
     env: () => ({ KT_REMOTE_KAFKA_TLS_PASSWORD: "not-the-password" }),
-    says: /authentication failed.*invalid credentials/i,
+    says: /\[remote_kafka_tls\] user replicator \(scram-sha-512\): .*invalid credentials.*check username, password and sasl_mechanism/,
   },
   {
     name: "a broker certificate signed by a CA the client does not trust",
