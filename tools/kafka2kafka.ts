@@ -106,7 +106,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const { fromBeginning, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
+  const { fromBeginning, window, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
   const commitStrategy = flags.choice("commit", ["offsets", "transaction"] as const, "offsets");
   const partitioning = flags.choice("partitioning", ["preserve", "key"] as const, "preserve");
   const compression = flags.choice("compression", COMPRESSION_NAMES, "none");
@@ -181,6 +181,7 @@ await runTool(spec, async (flags, ctx) => {
     offsetSyncsTopic,
     syncGroups,
     syncIntervalMs,
+    window,
     run: { ...settings, commitStrategy, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: "kafka", topics: Array.isArray(topics) ? topics : [] }),
   }).finally(() => metrics.close());

@@ -58,6 +58,7 @@ const spec = defineTool({
     "bun tools/kafka2mongo.ts --topic logins --until-caught-up",
     "bun tools/kafka2mongo.ts --topic users --id-strategy key --write-mode upsert --index email",
     "bun tools/kafka2mongo.ts --topic logins --group replay --from-beginning --collection logins_replay",
+    "bun tools/kafka2mongo.ts --topic logins --group replay-0900 --from-time 2025-03-18T09:00:00Z --to-time 2025-03-18T10:00:00Z --collection logins_0900",
     "bun tools/kafka2mongo.ts --config prod.ini --kafka local_kafka --topic orders --on-error stop --max-messages 1000",
     "bun tools/kafka2mongo.ts --topic logins --metrics :9464   # Prometheus scrapes http://host:9464/metrics",
     "bun tools/kafka2mongo.ts --topic user-login --value-format avro --until-caught-up",
@@ -66,7 +67,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const { fromBeginning, settings } = pipelineRunFlags(flags);
+  const { fromBeginning, window, settings } = pipelineRunFlags(flags);
   const idStrategy = flags.choice("id-strategy", ["offset", "key", "objectid"] as const, "offset");
   const valueFormat = flags.choice("value-format", ["json", "text", "avro"] as const, "json");
   const keyFormat = flags.choice("key-format", ["text", "avro"] as const, "text");
@@ -119,6 +120,7 @@ await runTool(spec, async (flags, ctx) => {
     keyFormat,
     avro,
     fromBeginning,
+    window,
     run: { ...settings, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: "mongodb", topics: [topic] }),
   }).finally(() => metrics.close());

@@ -47,6 +47,7 @@ const spec = defineTool({
   },
   examples: [
     "bun tools/kafka2sql.ts --topic logins --until-caught-up",
+    "bun tools/kafka2sql.ts --topic logins --group replay-0900 --from-time 2025-03-18T09:00:00Z --to-time 2025-03-18T10:00:00Z",
     "bun tools/kafka2sql.ts --sql postgres --topic logins --columns user_id:text,timestamp:bigint,success:boolean",
     "bun tools/kafka2sql.ts --sql postgres --table landing.orders --topic orders --group orders-pg --max-messages 10000",
     "deno run -A tools/kafka2sql.ts --sql sqlite --topic logins --until-caught-up   # same tool under Deno",
@@ -55,7 +56,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const { fromBeginning, settings } = pipelineRunFlags(flags);
+  const { fromBeginning, window, settings } = pipelineRunFlags(flags);
   const valueFormat = flags.choice("value-format", ["json", "text"] as const, "json");
   const table = tableSpec(flags.string("table", "processed_messages"), parseColumns(flags.string("columns")), valueFormat);
   if (table.typed.length && valueFormat === "text") throw new UsageError("--columns needs --value-format json");
@@ -80,6 +81,7 @@ await runTool(spec, async (flags, ctx) => {
     groupId,
     dlqTopic: flags.string("dlq-topic") ?? `${topic}.dlq`,
     fromBeginning,
+    window,
     run: { ...settings, log: ctx.log, signal: ctx.signal },
     ...metrics.pipelineHooks({ sink: target.kind, topics: [topic] }),
   }).finally(() => metrics.close());

@@ -58,7 +58,7 @@ const spec = defineTool({
 });
 
 await runTool(spec, async (flags, ctx) => {
-  const { fromBeginning, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
+  const { fromBeginning, window, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
   const delivery = flags.choice("delivery", ["exactly-once", "at-least-once"] as const, "exactly-once");
   const sessionTimeoutMs = flags.int("session-timeout-ms", 30_000, { min: 6_000, max: 300_000 });
   const pipeline = loadPipelineFile(flags.string("pipeline", DEFAULT_PIPELINE));
@@ -88,6 +88,7 @@ await runTool(spec, async (flags, ctx) => {
   const summary = await processEvents({
     run: { ...settings, log: ctx.log, signal: ctx.signal },
     fromBeginning,
+    window,
     kafka,
     toKafka,
     inputTopic,

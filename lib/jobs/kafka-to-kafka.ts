@@ -40,6 +40,7 @@ import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
 import { startFailover, type Failover } from "../replication/failover.ts";
 import type { GroupSyncRow } from "../replication/group-sync.ts";
+import type { ReplayWindow } from "../kafka/replay-window.ts";
 
 
 export interface KafkaToKafkaOptions {
@@ -60,6 +61,8 @@ export interface KafkaToKafkaOptions {
   /** Dead-letter topic on the source cluster; required when onError is "dlq". */
   dlqTopic?: string;
   fromBeginning: boolean;
+  /** --from-time/--to-time: replay only this window, then stop. */
+  window?: ReplayWindow;
   /** Dead-letter values that do not decode as Avro with this decoder (the copies stay byte-exact). */
   checkSchema?: AvroDecoder;
   /** The offset-syncs topic (on both clusters); absent: no offset syncs and no two-way check. */
@@ -145,6 +148,7 @@ export async function kafkaToKafka(options: KafkaToKafkaOptions): Promise<KafkaT
       groupId: options.groupId,
       topics,
       resetToEarliest: options.fromBeginning,
+      window: options.window,
       log,
       name: `kafka [${options.from.name}]`,
     });

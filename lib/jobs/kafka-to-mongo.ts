@@ -25,6 +25,7 @@ import { mongoUpsertSink } from "../sinks/mongo-upsert.ts";
 import { ensureIndexes } from "../mongo/indexes.ts";
 import { mongoWriteProcessor } from "../processors/mongo-write.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
+import type { ReplayWindow } from "../kafka/replay-window.ts";
 
 export interface KafkaToMongoOptions {
   run: RunSettings;
@@ -43,6 +44,8 @@ export interface KafkaToMongoOptions {
   /** Required when a format is "avro". */
   avro?: AvroDecoder;
   fromBeginning: boolean;
+  /** --from-time/--to-time: replay only this window, then stop. */
+  window?: ReplayWindow;
   /** insert: a message is a new document (a redelivered _id is a duplicate); upsert: it replaces the document with its _id. */
   writeMode: "insert" | "upsert";
   /** Fields to index (ascending), created at start if missing. */
@@ -66,6 +69,7 @@ export async function kafkaToMongo(options: KafkaToMongoOptions): Promise<Pipeli
       groupId: options.groupId,
       topics: [options.topic],
       resetToEarliest: options.fromBeginning,
+      window: options.window,
       log,
       name: `kafka [${options.kafka.name}]`,
     });

@@ -22,6 +22,7 @@ import { sqlRowProcessor, type SqlRow } from "../processors/sql-row.ts";
 import { openPostgresSink, PostgresSchemaError } from "../sinks/postgres.ts";
 import { openSqliteSink } from "../sinks/sqlite.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
+import type { ReplayWindow } from "../kafka/replay-window.ts";
 import type { TableSpec } from "../sql/table.ts";
 
 export interface KafkaToSqlOptions {
@@ -35,6 +36,8 @@ export interface KafkaToSqlOptions {
   groupId: string;
   dlqTopic: string;
   fromBeginning: boolean;
+  /** --from-time/--to-time: replay only this window, then stop. */
+  window?: ReplayWindow;
 }
 
 export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSummary> {
@@ -49,6 +52,7 @@ export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSu
       groupId: options.groupId,
       topics: [options.topic],
       resetToEarliest: options.fromBeginning,
+      window: options.window,
       log,
       name: `kafka [${options.kafka.name}]`,
     });

@@ -40,6 +40,7 @@ import { SummaryWindows, type SummaryOptions } from "../processors/summary-windo
 import { kafkaSink, REPLICATION_PRODUCER } from "../sinks/kafka.ts";
 import { transactionalKafkaSink } from "../sinks/kafka-transactional.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
+import type { ReplayWindow } from "../kafka/replay-window.ts";
 
 export type Delivery = "exactly-once" | "at-least-once";
 
@@ -63,6 +64,8 @@ export interface ProcessEventsOptions {
   groupId: string;
   delivery: Delivery;
   fromBeginning: boolean;
+  /** --from-time/--to-time: replay only this window, then stop. */
+  window?: ReplayWindow;
   sessionTimeoutMs?: number;
   /** Instrumentation: processed and filtered copies are written, errors dead-lettered, filtered skipped. */
   events?: EngineEvents;
@@ -117,6 +120,7 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       groupId: options.groupId,
       topics: [options.inputTopic],
       resetToEarliest: options.fromBeginning,
+      window: options.window,
       sessionTimeoutMs: options.sessionTimeoutMs,
       log,
       name: `kafka [${options.kafka.name}]`,

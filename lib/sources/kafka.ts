@@ -7,6 +7,12 @@
  * Reads with isolation read_committed, so aborted transactions never reach a
  * pipeline.
  *
+ * A replay window (`window`): the group is first reset to each partition's
+ * first offset at or after `fromTime`; records at or after each partition's
+ * first offset at or after `toTime` are not handed out, nothing past that
+ * offset is committed, and lag counts to it, so --until-caught-up ends there
+ * (see lib/kafka/replay-window.ts).
+ *
  * @example
  * const source = await openKafkaSource({ kafka, groupId: "g", topics: ["logins"], resetToEarliest: false, log });
  * await source.commit({ topic: "logins", partition: 0, offset: "1234" }); // next offset to read
@@ -16,6 +22,8 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { SourceRecord } from "../engine/record.ts";
 import type { Assignment, BatchHandler, PartitionLagEntry, Source } from "../engine/source.ts";
 import { topicLag, type TopicLag } from "../kafka/lag.ts";
+import { fetchPartitionBounds } from "../kafka/positions.ts";
+import { WindowEnds, type ReplayWindow } from "../kafka/replay-window.ts";
 import type { Logger } from "../log/logger.ts";
 
 export interface KafkaSourceOptions {
@@ -32,6 +40,8 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number;
   /** Names the source in logs, e.g. "kafka [local_kafka]". */
   name?: string;
+  /** Replay only this time window; see above. */
+  window?: ReplayWindow;
 }
 
 export class TopicNotFoundError extends Error {
@@ -45,7 +55,10 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
   let consumer: Consumer | undefined;
   try {
     const topics = await resolveTopics(admin, options.topics);
+    if (options.resetToEarliest && options.window?.fromTime !== undefined) throw new Error("reset to the earliest or to a time, not both");
     if (options.resetToEarliest) await resetGroup(admin, groupId, topics, log);
+    if (options.window?.fromTime !== undefined) await resetGroup(admin, groupId, topics, log, options.window.fromTime);
+    const window = new WindowEnds(options.window?.toTime === undefined ? new Map() : await windowEnds(admin, topics, options.window.toTime, log));
 
     consumer = kafka.consumer({
       groupId,
@@ -68,6 +81,12 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
       log.info("joined group", { group: groupId, assignment: describeAssignment(assigned) });
       for (const listener of assignmentListeners) listener(assigned);
     });
+    // Every fetched batch, also one of only transaction markers or aborted records.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (!window.fetched(payload.topic, payload.partition, payload.lastOffset)) return;
+      log.info("reached the end of the replay window", { topic: payload.topic, partition: payload.partition });
+      connected.pause([{ topic: payload.topic, partitions: [payload.partition] }]);
+    });
     await consumer.connect();
     // A group with no committed offset starts at the earliest, as Kafka
     // Connect sinks and MirrorMaker 2 do, so a first run never skips data.
@@ -77,7 +96,10 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
       const lags: PartitionLagEntry[] = [];
       for (const topic of await groupLag(admin, groupId, topics)) {
         for (const p of topic.partitions) {
-          if (!onlyAssigned || !assigned || assigned[topic.topic]?.includes(p.partition)) lags.push({ topic: topic.topic, partition: p.partition, lag: p.lag });
+          if (!onlyAssigned || !assigned || assigned[topic.topic]?.includes(p.partition)) {
+            // In a replay window the lag counts to the window's end.
+            lags.push({ topic: topic.topic, partition: p.partition, lag: window.lag(topic.topic, p.partition, p.committed ?? p.earliest, p.lag) });
+          }
         }
       }
       return lags;
@@ -98,7 +120,7 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
             topic: payload.topic,
             partition: payload.partition,
             records: [],
-            nextOffset: nextAfter(payload.lastOffset),
+            nextOffset: window.clampNext(payload.topic, payload.partition, nextAfter(payload.lastOffset)),
             epoch,
             heartbeat: async () => {},
             isActive: () => true,
@@ -109,12 +131,15 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 1,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-            const records = batch.messages.map((m) => toSourceRecord(batch.topic, batch.partition, m));
+            const records = batch.messages
+              .filter((m) => window.contains(batch.topic, batch.partition, m.offset))
+              .map((m) => toSourceRecord(batch.topic, batch.partition, m));
+            if (records.length === 0 && batch.messages.length > 0) return;
             const taken = await handler({
               topic: batch.topic,
               partition: batch.partition,
               records,
-              nextOffset: nextAfter(batch.lastOffset()),
+              nextOffset: window.clampNext(batch.topic, batch.partition, nextAfter(batch.lastOffset())),
               epoch,
               heartbeat,
               isActive: () => isRunning() && !isStale(),
@@ -193,14 +218,32 @@ async function resolveTopics(admin: Admin, wanted: string[] | RegExp): Promise<s
   return wanted;
 }
 
-async function resetGroup(admin: Admin, groupId: string, topics: string[], log: Logger): Promise<void> {
+/** Moves the group to the earliest offsets, or to the first at or after `time` (ms), of every partition. */
+async function resetGroup(admin: Admin, groupId: string, topics: string[], log: Logger, time?: number): Promise<void> {
   const groups = await admin.describeGroups([groupId]);
   const members = groups.groups[0]?.members.length ?? 0;
+  const where = time === undefined ? "the earliest offsets" : `the offsets at ${new Date(time).toISOString()}`;
   if (members > 0) {
-    throw new Error(`cannot reset group '${groupId}' to the earliest offsets: it has ${members} active member(s)`);
+    throw new Error(`cannot reset group '${groupId}' to ${where}: it has ${members} active member(s)`);
   }
-  for (const topic of topics) await admin.resetOffsets({ groupId, topic, earliest: true });
-  log.info("reset group to earliest offsets", { group: groupId, topics });
+  for (const topic of topics) {
+    if (time === undefined) await admin.resetOffsets({ groupId, topic, earliest: true });
+    else {
+      const bounds = await fetchPartitionBounds(admin, topic, { fromTime: time });
+      await admin.setOffsets({ groupId, topic, partitions: bounds.map((b) => ({ partition: b.partition, offset: String(b.atFromTime!) })) });
+    }
+  }
+  log.info(`reset group to ${where}`, { group: groupId, topics });
+}
+
+/** Each partition's first offset at or after `time` (its end offset when none is that late). */
+async function windowEnds(admin: Admin, topics: string[], time: number, log: Logger): Promise<Map<string, bigint>> {
+  const ends = new Map<string, bigint>();
+  for (const topic of topics) {
+    for (const b of await fetchPartitionBounds(admin, topic, { toTime: time })) ends.set(`${topic}/${b.partition}`, b.atToTime!);
+  }
+  log.info("replay window ends", { at: new Date(time).toISOString(), ends: [...ends].map(([p, o]) => `${p}@${o}`).join(" ") });
+  return ends;
 }
 
 async function groupLag(admin: Admin, groupId: string, topics: string[]): Promise<TopicLag[]> {

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { defineTool, parseFlags } from "../../lib/cli/flags.ts";
+import { PIPELINE_OPTIONS, pipelineRunFlags } from "../../lib/cli/pipeline-flags.ts";
+import { WindowEnds } from "../../lib/kafka/replay-window.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { envelopeLine, EnvelopeError, parseEnvelope, type CatMessage } from "../../lib/kafka/envelope.ts";
 import { headerPairs, kafkaHeaderList } from "../../lib/kafka/header-pairs.ts";
@@ -156,5 +158,33 @@ describe("negative flag values", () => {
     expect(parseFlags(spec, ["-o", "-10"]).string("offset")).toBe("-10");
     expect(parseFlags(spec, ["--offset", "-10", "--follow"]).string("offset")).toBe("-10");
     expect(() => parseFlags(spec, ["--follow", "-5"])).toThrow(UsageError);
+  });
+});
+
+describe("replay window", () => {
+  test("records before the end only, commits clamped, no lag once a fetch reached the end", () => {
+    const window = new WindowEnds(new Map([["t/0", 120n]]));
+    expect(window.contains("t", 0, "119")).toBe(true);
+    expect(window.contains("t", 0, "120")).toBe(false);
+    expect(window.contains("t", 1, "999")).toBe(true);
+    expect(window.clampNext("t", 0, "130")).toBe("120");
+    expect(window.clampNext("t", 0, "110")).toBe("110");
+    expect(window.lag("t", 0, 100, 500)).toBe(20);
+    expect(window.lag("t", 1, 100, 500)).toBe(500);
+    expect(window.fetched("t", 0, "110")).toBe(false);
+    expect(window.fetched("t", 0, "119")).toBe(true);
+    expect(window.fetched("t", 0, "125")).toBe(false); // once
+    expect(window.lag("t", 0, 100, 500)).toBe(0);
+  });
+
+  const spec = defineTool({ name: "p", summary: "s", options: PIPELINE_OPTIONS, examples: [] });
+  test("--from-time/--to-time: a window, and --to-time ends the run", () => {
+    const run = pipelineRunFlags(parseFlags(spec, ["--from-time", "2025-03-18T09:00:00Z", "--to-time", "1742292000000"]));
+    expect(run.window).toEqual({ fromTime: Date.UTC(2025, 2, 18, 9), toTime: 1742292000000 });
+    expect(run.settings.untilCaughtUp).toBe(true);
+    expect(pipelineRunFlags(parseFlags(spec, ["--from-time", "2025-03-18"])).settings.untilCaughtUp).toBe(false);
+    expect(pipelineRunFlags(parseFlags(spec, [])).window).toBeUndefined();
+    expect(() => pipelineRunFlags(parseFlags(spec, ["--from-time", "2025-03-18", "--from-beginning"]))).toThrow("give one");
+    expect(() => pipelineRunFlags(parseFlags(spec, ["--from-time", "2025-03-18", "--to-time", "2025-03-17"]))).toThrow("before --from-time");
   });
 });
