@@ -1,7 +1,8 @@
 /**
  * kafka2mongo on the real stack, for what review found and issue 9 asked:
- * dead-letter topic equal to the source (4i), exact values and binary keys
- * landing, oversized and deeply nested messages (4f), dead letters stamped
+ * dead-letter topic equal to the source (4i), exact values, metadata names
+ * and binary keys landing (item 3), database.ini as configparser reads it
+ * (item 7), oversized and deeply nested messages (4f), dead letters stamped
  * with the current time (4d), unique indexes other than _id (4b), fatal
  * command errors (4e), an unmet write concern until --max-outage (4c, item 6),
  * --index and --write-mode upsert.
@@ -9,8 +10,24 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Document } from "mongodb";
 import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startMongoFaultProxy } from "../helpers/mongo-fault-proxy.ts";
-import { createTopic, headerText, mongoConfig, produce, readAll, runToolToEnd, Steps, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
+import { runTool } from "../helpers/run-tool.ts";
+import {
+  createTopic,
+  headerText,
+  localKafka,
+  mongoConfig,
+  produce,
+  readAll,
+  runToolToEnd,
+  Steps,
+  uniqueName,
+  withAdmin,
+  withMongo,
+} from "../helpers/stack-fixtures.ts";
 
 const DB = "kafka2mongo_correctness";
 const topics: string[] = [];
@@ -48,6 +65,71 @@ describe("kafka2mongo usage", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`--dlq-topic '${topic}' is the topic being consumed`);
   }, 60_000);
+});
+
+describe("exact values, metadata names and binary keys (item 3), database.ini as configparser reads it (item 7)", () => {
+  test("metadata-named fields are kept with a _value prefix; a non-UTF-8 key and header land as binary; big integers keep every digit", async () => {
+    const topic = await newTopic("item3");
+    const key = Buffer.from([0xff, 0xfe, 0x00, 0xc3]);
+    await produce(topic, [
+      { key: "named", value: '{"_id":"own","_kafka_topic":"mine","_kafka_offset":-1,"_processed_at":"yesterday","big":1234567890123456789}' },
+      { key, value: '{"a":1}', headers: { bin: Buffer.from([0xc3, 0x28]), txt: "ok" } },
+    ]);
+    const run = await kafka2mongo(topic, "item3");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ consumed: 2, inserted: 2, dead_lettered: 0 });
+    const [named, binary] = await documents("item3", { _kafka_topic: topic });
+    expect(named).toMatchObject({
+      _id: `${topic}:0:0`,
+      _value_id: "own",
+      _value_kafka_topic: "mine",
+      _kafka_topic: topic,
+      _value_kafka_offset: -1,
+      _kafka_offset: 0,
+      _value_processed_at: "yesterday",
+      big: 1234567890123456789n,
+    });
+    expect(named!._processed_at).toBeInstanceOf(Date);
+    expect(Buffer.from(binary!._kafka_key.buffer)).toEqual(key);
+    expect(Buffer.from(binary!._kafka_headers.bin.buffer)).toEqual(Buffer.from([0xc3, 0x28]));
+    expect(binary!._kafka_headers.txt).toBe("ok");
+  }, 120_000);
+
+  test("dotted section names, # and ; inside values, and a uri with authSource, as Python's configparser reads the file", async () => {
+    const topic = await newTopic("item7");
+    await produce(topic, [{ key: "1", value: '{"a":1}' }, { key: "2", value: '{"a":2}' }]);
+    const dir = mkdtempSync(join(tmpdir(), "item7-"));
+    const config = join(dir, "database.ini");
+    const uri = `${mongoConfig.uri.replace(/\/$/, "")}/?authSource=admin`;
+    writeFileSync(
+      config,
+      [
+        "# seed 000's layout, read by configparser too",
+        "[prod.kafka]",
+        `servers = ${localKafka.brokers.join(",")}`,
+        "client_id = kt#prod;eu",
+        "",
+        "[prod.mongo]",
+        `uri = ${uri}`,
+        `default_database = ${DB}`,
+        "; a comment line",
+        "default_collection = landed#eu;1",
+        "",
+      ].join("\n"),
+    );
+    try {
+      const run = await runTool("tools/kafka2mongo.ts", [
+        "--config", config, "--log-dir", "none", "--log-format", "json",
+        "--kafka", "prod.kafka", "--mongo", "prod.mongo", "--topic", topic, "--group", uniqueName("g"), "--until-caught-up", "--json",
+      ]);
+      expect(run.stderr).not.toContain('"level":"error"');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ consumed: 2, inserted: 2 });
+      expect((await documents("landed#eu;1", { _kafka_topic: topic })).map((d) => d.a)).toEqual([1, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("messages that used to crash-loop a run (4f) and dead letters' timestamps (4d)", () => {
