@@ -9,8 +9,10 @@
  * decode(Buffer.from('{"user_id":"1"}')); // { kind: "next", event: { user_id: "1" } }
  * decode(Buffer.from('{"user_id":'));     // { kind: "error", reason: "invalid JSON: ..." }
  */
-import { rejected, typeName, next, type Event, type StepVerdict } from "./step.ts";
+import type { AvroDecoder } from "../avro/decoder.ts";
+import { toJsonValue } from "../avro/json.ts";
 import { errorMessage } from "../errors.ts";
+import { rejected, typeName, next, type Event, type StepVerdict } from "./step.ts";
 
 /** Bytes → a value; throws a {@link DecodeError} (or any error) naming what is wrong. */
 export interface Decoder {
@@ -41,6 +43,24 @@ export const jsonDecoder: Decoder = {
     }
   },
 };
+
+/**
+ * Confluent-framed Avro, decoded with its writer schema (registry or
+ * --avro-schema files; the engine's prepare loads the schemas first), as the
+ * JSON the other steps see: longs are numbers while exact, uuids strings.
+ */
+export function avroEventDecoder(avro: AvroDecoder): Decoder {
+  return {
+    name: "avro",
+    decode(bytes) {
+      try {
+        return toJsonValue(avro.decode(bytes).value);
+      } catch (error) {
+        throw new DecodeError(`invalid Avro: ${errorMessage(error)}`);
+      }
+    },
+  };
+}
 
 /** Decoders by the name a pipeline file's decode step gives as `format`. */
 export const DECODERS: Record<string, Decoder> = { json: jsonDecoder };

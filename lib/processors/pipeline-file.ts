@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "../errors.ts";
-import { DECODERS, decodeStep } from "./decode.ts";
+import { DECODERS, decodeStep, type Decoder } from "./decode.ts";
 import { defaultsStep } from "./defaults.ts";
 import { dropStep } from "./drop.ts";
 import type { EventSteps } from "./event-steps.ts";
@@ -137,14 +137,30 @@ export function parsePipeline(json: unknown, file: string): PipelineDefinition {
 export interface BuildOptions {
   /** Where hash steps find key_env; process.env in the tool. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Replaces the decode step's format (--value-format). */
+  format?: string;
+  /** Decoders that need set-up (avro, with its schemas), by format name, beside the built-in ones. */
+  decoders?: Readonly<Record<string, Decoder>>;
+}
+
+/** The decode format a pipeline runs with: the override, or its decode step's. */
+export function decodeFormat(pipeline: PipelineDefinition, override?: string): string {
+  const first = pipeline.steps[0];
+  return override ?? (first?.step === "decode" ? first.format : "json");
 }
 
 /** The runnable steps of a pipeline: the decoder and the event steps in order. */
 export function buildEventSteps(pipeline: PipelineDefinition, options: BuildOptions): EventSteps {
   const [decode, ...rest] = pipeline.steps;
   if (decode?.step !== "decode") throw new ConfigError(`${pipeline.file}: steps[0] must be decode`);
-  const decoder = DECODERS[decode.format];
-  if (!decoder) throw new ConfigError(`${pipeline.file}: steps[0] (decode): unknown format '${decode.format}' (formats: ${Object.keys(DECODERS).join(", ")})`);
+  const format = decodeFormat(pipeline, options.format);
+  const decoders = { ...DECODERS, ...options.decoders };
+  const decoder = decoders[format];
+  if (!decoder) {
+    const known = [...new Set([...Object.keys(decoders), "avro"])].join(", ");
+    const problem = format === "avro" ? "format 'avro' needs the Avro schemas set up (--value-format avro)" : `unknown format '${format}'`;
+    throw new ConfigError(`${pipeline.file}: steps[0] (decode): ${problem} (formats: ${known})`);
+  }
   return {
     decode: decodeStep(decoder),
     steps: rest.map((definition, i) => buildStep(definition, `${pipeline.file}: steps[${i + 1}] (${definition.step})`, options)),

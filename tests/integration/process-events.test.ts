@@ -6,6 +6,12 @@
  * read_committed, as a downstream consumer would.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { readFrame } from "../../lib/avro/framing.ts";
+import { createRegistryClient } from "../../lib/avro/registry-client.ts";
+import { avroType } from "../../lib/avro/types.ts";
+import { schemaRegistrySection } from "../../lib/config/schema-registry-section.ts";
+import { loadConfigSource } from "../../lib/config/source.ts";
 import type { KafkaMessage } from "kafkajs";
 import { createGenerator } from "../../lib/generate/generator.ts";
 import { readTopicToEnd } from "../../lib/inspect/read-topic.ts";
@@ -17,6 +23,7 @@ import { epochToIso } from "../../lib/processors/timestamp.ts";
 import {
   createTopic,
   headerText,
+  STACK_CONFIG,
   kafkaClient,
   produce,
   progressSoFar,
@@ -283,4 +290,79 @@ describe("process-events", () => {
     const fenced = /"msg":"partition taken over/.test(await a.stderr);
     console.log(`process-events zombie test: A exited ${codeA}, fenced on waking: ${fenced}; outputs ${JSON.stringify(outcome)}`);
   }, 600_000);
+});
+
+describe("process-events with Avro (seed 001)", () => {
+  const registry = createRegistryClient(schemaRegistrySection(loadConfigSource(STACK_CONFIG), "schema_registry"));
+  const processedType = avroType(readFileSync("schemas/user_login_processed.avsc", "utf8"));
+
+  /** Produces Avro user-login events (registered under <topic>-value) with a share of bad payloads, counted by kind. */
+  async function produceAvro(topic: string, count: number): Promise<Record<string, number>> {
+    await createTopic(topic, 2);
+    const produced = await runToolToEnd("tools/produce-test-data.ts", [
+      "--topic", topic, "--format", "avro", "--count", String(count), "--seed", "3", "--bad-ratio", "0.1", "--json",
+    ]);
+    expect(produced.code, produced.stderr).toBe(0);
+    return JSON.parse(produced.stdout.trim().split("\n").pop()!).malformed;
+  }
+
+  /** The inputs' results: processed events decoded with the output schema, checked against the decoded inputs. */
+  async function check(topics: Topics, count: number, bad: number, schemaId: (id: number) => boolean) {
+    const inputType = avroType(readFileSync("schemas/user_login.avsc", "utf8"));
+    const input = await readCommitted(topics.input);
+    const byOffset = new Map(input.map((m) => [`${m.partition}@${m.offset}`, m]));
+    const processed = await readCommitted(topics.processed);
+    const errors = await readCommitted(topics.errors);
+    for (const message of processed) {
+      const frame = readFrame(message.value!);
+      expect(schemaId(frame.schemaId)).toBe(true);
+      const event = processedType.fromBuffer(message.value!.subarray(frame.bodyOffset)) as Record<string, string>;
+      const source = byOffset.get(`${headerText(message.headers, "x-source-partition")}@${headerText(message.headers, "x-source-offset")}`)!;
+      const original = inputType.fromBuffer(source.value!.subarray(5)) as Record<string, unknown>;
+      expect(event.ip).toBe(sha256Hex(String(original.ip)));
+      expect(event.device_id).toBe(sha256Hex(String(original.device_id)));
+      expect(event.timestamp).toBe(epochToIso(Number(original.timestamp)));
+    }
+    const reasons = errors.map((m) => headerText(m.headers, "x-dlq-reason") ?? "");
+    expect(reasons.filter((r) => r.startsWith("invalid Avro")).length).toBe(bad);
+    const summaries = (await readCommitted(topics.summary)).map((m) => JSON.parse(String(m.value)));
+    expect(summaries.reduce((sum, s) => sum + s.messages, 0)).toBe(count);
+    expect(summaries.reduce((sum, s) => sum + s.processed, 0)).toBe(processed.length);
+    return { processed: processed.length, errors: errors.length };
+  }
+
+  test("--value-format avro with the registry, --output-format avro registered under <out>-value", async () => {
+    const steps = new Steps("process-events avro registry");
+    const topics = topicsFor("pe-avro");
+    const count = 600;
+    const malformed = await steps.run("produce Avro", 120_000, produceAvro(topics.input, count));
+    const bad = Object.values(malformed).reduce((a, b) => a + b, 0);
+    expect(bad).toBeGreaterThan(0);
+    const run = await steps.run("process", 120_000, runToolToEnd(TOOL, [
+      ...toolArgs(topics, uniqueName("pe-avro-group")), "--value-format", "avro", "--output-format", "avro", "--until-caught-up", "--json",
+    ]));
+    expect(run.code, run.stderr).toBe(0);
+    const registered = await registry.latest(`${topics.processed}-value`);
+    expect(JSON.parse(registered.schema).name).toBe("UserLoginProcessed");
+    const outcome = await steps.run("check the outputs", 120_000, check(topics, count, bad, (id) => id === registered.id));
+    expect(outcome.processed).toBeGreaterThan(0);
+    steps.done();
+  }, 400_000);
+
+  test("offline: --avro-schema decodes without a registry, --output-schema-id frames without one", async () => {
+    const steps = new Steps("process-events avro offline");
+    const topics = topicsFor("pe-avro-off");
+    const count = 300;
+    const malformed = await steps.run("produce Avro", 120_000, produceAvro(topics.input, count));
+    // One offline schema stands for every schema id: a payload framed with an unknown id decodes with it.
+    const bad = Object.entries(malformed).reduce((sum, [kind, n]) => sum + (kind === "unknown-schema-id" ? 0 : n), 0);
+    // A registry that is not there: nothing may ask it.
+    const run = await steps.run("process", 120_000, runToolToEnd(TOOL, [
+      ...toolArgs(topics, uniqueName("pe-avro-off-group")), "--value-format", "avro", "--avro-schema", "schemas/user_login.avsc",
+      "--output-format", "avro", "--output-schema-id", "4242", "--until-caught-up",
+    ], { KT_SCHEMA_REGISTRY_URL: "http://127.0.0.1:1/apis/ccompat/v7" }));
+    expect(run.code, run.stderr).toBe(0);
+    await steps.run("check the outputs", 120_000, check(topics, count, bad, (id) => id === 4242));
+    steps.done();
+  }, 400_000);
 });

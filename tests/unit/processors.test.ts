@@ -3,7 +3,12 @@ import { createHash, createHmac } from "node:crypto";
 import { ConfigError } from "../../lib/errors.ts";
 import { createGenerator } from "../../lib/generate/generator.ts";
 import { USER_LOGIN_MIX } from "../../lib/generate/user-login-mix.ts";
-import { decodeStep, jsonDecoder } from "../../lib/processors/decode.ts";
+import { readFileSync } from "node:fs";
+import { avroDecoder } from "../../lib/avro/decoder.ts";
+import { avroEncoding } from "../../lib/avro/encoding.ts";
+import { fileSchemas } from "../../lib/avro/schemas.ts";
+import { avroType } from "../../lib/avro/types.ts";
+import { avroEventDecoder, decodeStep, jsonDecoder } from "../../lib/processors/decode.ts";
 import { defaultsStep } from "../../lib/processors/defaults.ts";
 import { dropStep } from "../../lib/processors/drop.ts";
 import { eventProcessor, summaryMessage } from "../../lib/processors/event-outputs.ts";
@@ -168,7 +173,7 @@ describe("pipeline file", () => {
     expect(problem((f) => (f.colour = 1))).toBe("p.json: unknown key 'colour'");
     expect(problem((f) => delete f.outputs.processed)).toBe("p.json: missing key 'outputs.processed'");
     expect(problem((f) => f.steps.shift())).toStartWith("p.json: steps: the first step, and only the first, must be decode");
-    expect(problem((f) => (f.steps[0].format = "xml"))).toBe("p.json: steps[0] (decode): unknown format 'xml' (formats: json)");
+    expect(problem((f) => (f.steps[0].format = "xml"))).toBe("p.json: steps[0] (decode): unknown format 'xml' (formats: json, avro)");
   });
 
   test("hmac keys: from the file or the environment, long enough, never echoed", () => {
@@ -245,5 +250,25 @@ describe("outputs", () => {
       item: { topic: "f", value: record.value, headers: { "x-filter-reason": "r", "x-filter-stage": "decode" } },
     });
     expect(eventProcessor(step({ kind: "error", reason: "bad" }), topics)(record)).toEqual({ kind: "dead", reason: "bad", stage: "decode" });
+  });
+});
+
+describe("the avro decode format", () => {
+  test("Confluent-framed Avro decodes to the JSON the steps see; a bad frame is an error naming Avro", async () => {
+    const text = readFileSync("schemas/user_login.avsc", "utf8");
+    const encoding = avroEncoding(avroType(text), 9);
+    const avro = avroDecoder(fileSchemas("schemas/user_login.avsc"));
+    const login = { user_id: "u1", app_version: "2.3.0", ip: "10.0.0.1", locale: "NE", device_id: "d1", timestamp: 1742331926n, device_type: "android" };
+    const good = encoding.encode(login);
+    const bad = encoding.bad("truncated", login);
+    await avro.prepare([good, bad]);
+    const decode = decodeStep(avroEventDecoder(avro));
+    expect(decode(good)).toEqual({ kind: "next", event: { ...login, timestamp: 1742331926 } });
+    expect(decode(bad)).toMatchObject({ kind: "error", reason: expect.stringMatching(/^invalid Avro: /) });
+    expect(processEvent(good, buildEventSteps(loadPipelineFile("config/pipelines/user-login.json"), { env: {}, format: "avro", decoders: { avro: avroEventDecoder(avro) } }))).toMatchObject({
+      kind: "processed",
+      event: { ip: sha256Hex("10.0.0.1"), timestamp: "2025-03-18T21:05:26.000Z" },
+    });
+    expect(() => buildEventSteps(loadPipelineFile("config/pipelines/user-login.json"), { env: {}, format: "avro" })).toThrow("needs the Avro schemas set up");
   });
 });
