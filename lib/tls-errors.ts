@@ -16,6 +16,8 @@ export interface TlsKeys {
   cert: string;
 }
 
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+
 /** A connection that can never succeed with this configuration. Exit code 1. */
 export class TlsConfigError extends Error {
   override name = "TlsConfigError";
@@ -49,6 +51,21 @@ function tlsCode(error: unknown): { code: string; message: string } | undefined 
     }
   }
   return undefined;
+}
+
+/**
+ * Why a client certificate and key cannot be used (a wrong or missing
+ * passphrase, a key that does not match the certificate, not PEM), or
+ * undefined; checked before connecting, so the run fails before any retry.
+ * Runtimes that load keys lazily (Deno) pass here and fail at connect.
+ */
+export function clientKeyProblem(options: Pick<SecureContextOptions, "cert" | "key" | "passphrase">): string | undefined {
+  try {
+    createSecureContext(options);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /**

@@ -5,7 +5,8 @@
  * sasl_mechanism (plain | scram-sha-256 | scram-sha-512; plain when a
  * username is set without one, as in the original database.ini), ssl,
  * ssl_ca_file, ssl_cert_file and ssl_key_file (PEM files; a client
- * certificate for brokers that require one; each implies ssl), client_id,
+ * certificate for brokers that require one; each implies ssl),
+ * ssl_key_password (for an encrypted ssl_key_file), client_id,
  * default_consumer_group_id, default_consumer_topic, default_producer_topic.
  *
  * Tuning, every key optional (kafkajs defaults apply when unset), named
@@ -43,6 +44,8 @@ export interface KafkaSection {
   /** PEM files of the client certificate and its key, always both or neither. */
   sslCertFile?: string;
   sslKeyFile?: string;
+  /** Passphrase of an encrypted sslKeyFile. */
+  sslKeyPassword?: string;
   defaultGroupId?: string;
   defaultConsumerTopic?: string;
   defaultProducerTopic?: string;
@@ -77,6 +80,7 @@ const KEYS = [
   "ssl_ca_file",
   "ssl_cert_file",
   "ssl_key_file",
+  "ssl_key_password",
   "client_id",
   "default_consumer_group_id",
   "default_consumer_topic",
@@ -114,6 +118,7 @@ const schema = z.object({
   ssl_ca_file: optionalText,
   ssl_cert_file: optionalText,
   ssl_key_file: optionalText,
+  ssl_key_password: z.string().optional(),
   client_id: textField.default("kafka-toolkit"),
   default_consumer_group_id: optionalText,
   default_consumer_topic: optionalText,
@@ -145,6 +150,7 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
     const [missing, set] = v.ssl_cert_file ? ["ssl_key_file", "ssl_cert_file"] : ["ssl_cert_file", "ssl_key_file"];
     throw new ConfigError(`${where} ${missing}: is required with ${set}`);
   }
+  if (v.ssl_key_password !== undefined && !v.ssl_key_file) throw new ConfigError(`${where} ssl_key_password: needs ssl_key_file`);
 
   if (v.fetch_min_bytes !== undefined && v.fetch_max_bytes !== undefined && v.fetch_min_bytes > v.fetch_max_bytes) {
     throw new ConfigError(`${where} fetch_min_bytes: must not exceed fetch_max_bytes (${v.fetch_max_bytes})`);
@@ -167,6 +173,7 @@ export function kafkaSection(source: ConfigSource, name: string): KafkaSection {
     sslCaFile: v.ssl_ca_file,
     sslCertFile: v.ssl_cert_file,
     sslKeyFile: v.ssl_key_file,
+    sslKeyPassword: v.ssl_key_password,
     defaultGroupId: v.default_consumer_group_id,
     defaultConsumerTopic: v.default_consumer_topic,
     defaultProducerTopic: v.default_producer_topic,

@@ -5,6 +5,7 @@
  * password, auth_source (admin), tls, tls_ca_file (PEM of the CAs to trust),
  * tls_certificate_key_file (PEM holding the client certificate and its key,
  * as mongosh's --tlsCertificateKeyFile; each tls_* file implies tls),
+ * tls_certificate_key_file_password (for an encrypted key in that file),
  * default_database, default_collection.
  *
  * @example
@@ -27,6 +28,8 @@ export interface MongoSection {
   tlsCaFile?: string;
   /** Client certificate and key in one PEM file, for servers that require one. */
   tlsCertificateKeyFile?: string;
+  /** Passphrase of an encrypted key in tlsCertificateKeyFile. */
+  tlsCertificateKeyFilePassword?: string;
   defaultDatabase?: string;
   defaultCollection?: string;
 }
@@ -41,6 +44,7 @@ const KEYS = [
   "tls",
   "tls_ca_file",
   "tls_certificate_key_file",
+  "tls_certificate_key_file_password",
   "default_database",
   "default_collection",
 ] as const;
@@ -57,6 +61,7 @@ const schema = z.object({
   tls: booleanField.optional(),
   tls_ca_file: optionalText,
   tls_certificate_key_file: optionalText,
+  tls_certificate_key_file_password: z.string().optional(),
   default_database: optionalText,
   default_collection: optionalText,
 });
@@ -74,6 +79,9 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
     const file = v[key];
     if (file && !existsSync(file)) throw new ConfigError(`${where} ${key}: no such file ${file}`);
   }
+  if (v.tls_certificate_key_file_password !== undefined && !v.tls_certificate_key_file) {
+    throw new ConfigError(`${where} tls_certificate_key_file_password: needs tls_certificate_key_file`);
+  }
   // Credentials inside a uri would leak wherever the uri is printed, so they
   // are lifted out and passed to the driver separately.
   const fromUri = v.uri ? splitUriCredentials(v.uri) : undefined;
@@ -90,6 +98,7 @@ export function mongoSection(source: ConfigSource, name: string): MongoSection {
     tls: v.tls ?? (v.tls_ca_file !== undefined || v.tls_certificate_key_file !== undefined),
     tlsCaFile: v.tls_ca_file,
     tlsCertificateKeyFile: v.tls_certificate_key_file,
+    tlsCertificateKeyFilePassword: v.tls_certificate_key_file_password,
     defaultDatabase: v.default_database,
     defaultCollection: v.default_collection,
   };

@@ -28,7 +28,8 @@ import {
 } from "kafkajs";
 import type { KafkaSection } from "../config/kafka-section.ts";
 import type { Logger } from "../log/logger.ts";
-import { tlsProblem } from "../tls-errors.ts";
+import { ConfigError } from "../errors.ts";
+import { clientKeyProblem, tlsProblem } from "../tls-errors.ts";
 import { registerCodecs } from "./codecs.ts";
 import { consumerOptions, tunedProducer } from "./tuning.ts";
 
@@ -121,12 +122,14 @@ export function describeKafka(section: KafkaSection): string {
 }
 
 function sslOptions(section: KafkaSection): KafkaConfig["ssl"] {
-  const { sslCaFile, sslCertFile, sslKeyFile } = section;
+  const { sslCaFile, sslCertFile, sslKeyFile, sslKeyPassword } = section;
   if (!sslCaFile && !sslCertFile) return true;
-  return {
-    ...(sslCaFile ? { ca: [readFileSync(sslCaFile, "utf8")] } : {}),
-    ...(sslCertFile && sslKeyFile ? { cert: readFileSync(sslCertFile, "utf8"), key: readFileSync(sslKeyFile, "utf8") } : {}),
-  };
+  const client = sslCertFile && sslKeyFile ? { cert: readFileSync(sslCertFile, "utf8"), key: readFileSync(sslKeyFile, "utf8"), passphrase: sslKeyPassword } : undefined;
+  const problem = client && clientKeyProblem(client);
+  if (problem) {
+    throw new ConfigError(`[${section.name}] ssl_key_file: cannot be used with ssl_cert_file (${problem}); an encrypted key needs ssl_key_password`);
+  }
+  return { ...(sslCaFile ? { ca: [readFileSync(sslCaFile, "utf8")] } : {}), ...client };
 }
 
 const KAFKA_TLS_KEYS = { ca: "ssl_ca_file", cert: "ssl_cert_file and ssl_key_file" };

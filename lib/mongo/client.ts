@@ -7,10 +7,12 @@
  * await client.connect();
  * await client.db("admin").command({ ping: 1 });
  */
+import { readFileSync } from "node:fs";
 import { MongoClient, type MongoClientOptions, type ServerHeartbeatFailedEvent } from "mongodb";
 import type { MongoSection } from "../config/mongo-section.ts";
 import { redactUri } from "../config/redact.ts";
-import { TlsConfigError, tlsProblem } from "../tls-errors.ts";
+import { ConfigError } from "../errors.ts";
+import { clientKeyProblem, TlsConfigError, tlsProblem } from "../tls-errors.ts";
 
 export interface MongoClientFactoryOptions {
   /** Server selection and connect timeout; how long an outage blocks a call. */
@@ -22,6 +24,15 @@ export interface MongoClientFactoryOptions {
 
 export function createMongoClient(section: MongoSection, options: MongoClientFactoryOptions = {}): MongoClient {
   const timeout = options.timeoutMs ?? 10_000;
+  if (section.tlsCertificateKeyFile) {
+    const bundle = readFileSync(section.tlsCertificateKeyFile, "utf8");
+    const problem = clientKeyProblem({ cert: bundle, key: bundle, passphrase: section.tlsCertificateKeyFilePassword });
+    if (problem) {
+      throw new ConfigError(
+        `[${section.name}] tls_certificate_key_file: needs the client certificate and its key (${problem}); an encrypted key needs tls_certificate_key_file_password`,
+      );
+    }
+  }
   const clientOptions: MongoClientOptions = {
     appName: options.appName ?? "kafka-toolkit",
     serverSelectionTimeoutMS: timeout,
@@ -33,6 +44,7 @@ export function createMongoClient(section: MongoSection, options: MongoClientFac
     tls: section.tls || undefined,
     tlsCAFile: section.tlsCaFile,
     tlsCertificateKeyFile: section.tlsCertificateKeyFile,
+    tlsCertificateKeyFilePassword: section.tlsCertificateKeyFilePassword,
     ...(section.auth
       ? {
           auth: { username: section.auth.username, password: section.auth.password },

@@ -6,15 +6,15 @@
  * with exit 1 and one clear line on stderr, well before a retry timeout.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { mongoSection } from "../../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { createMongoClient } from "../../lib/mongo/client.ts";
 import { runTool } from "../helpers/run-tool.ts";
-import { uniqueName, runToolToEnd, STACK_CONFIG } from "../helpers/stack-fixtures.ts";
+import { ROOT, uniqueName, runToolToEnd, STACK_CONFIG } from "../helpers/stack-fixtures.ts";
 
 const source = loadConfigSource(STACK_CONFIG);
 const tlsKafka = kafkaSection(source, "remote_kafka_tls");
@@ -31,6 +31,9 @@ const asLocalhost = (hostPort: string) => hostPort.replace(/^127\.0\.0\.1:/, "lo
 
 let scratch: string;
 let otherCa: { cert: string; key: string };
+/** The stack's client key, encrypted with KEY_PASSWORD, alone and after the certificate. */
+let encrypted: { key: string; bundle: string };
+const KEY_PASSWORD = "client-key-passphrase";
 
 beforeAll(async () => {
   // A CA the servers do not know: trusted by a client, it cannot verify them;
@@ -43,6 +46,13 @@ beforeAll(async () => {
     { stderr: "pipe" },
   );
   expect(openssl.exitCode).toBe(0);
+  encrypted = { key: join(scratch, "client-key-encrypted.pem"), bundle: join(scratch, "client-bundle-encrypted.pem") };
+  const encrypt = Bun.spawnSync(
+    ["openssl", "pkey", "-in", resolve(ROOT, mtlsKafka.sslKeyFile!), "-aes256", "-passout", `pass:${KEY_PASSWORD}`, "-out", encrypted.key],
+    { stderr: "pipe" },
+  );
+  expect(encrypt.exitCode).toBe(0);
+  writeFileSync(encrypted.bundle, readFileSync(resolve(ROOT, mtlsKafka.sslCertFile!), "utf8") + readFileSync(encrypted.key, "utf8"));
 });
 
 afterAll(async () => {
@@ -71,10 +81,13 @@ describe("TLS and SCRAM on the stack", () => {
   );
 
   test(
-    "SCRAM-SHA-256 over SASL_SSL, and mutual TLS without a password, read the same topic",
+    "SCRAM-SHA-256 over SASL_SSL, and mutual TLS with an encrypted client key, read the same topic",
     async () => {
       const topic = uniqueName("tls-mtls");
-      const produced = await runToolToEnd("tools/produce-test-data.ts", ["--kafka", "remote_kafka_mtls", "--topic", topic, "--count", "50"]);
+      const produced = await runToolToEnd("tools/produce-test-data.ts", ["--kafka", "remote_kafka_mtls", "--topic", topic, "--count", "50"], {
+        KT_REMOTE_KAFKA_MTLS_SSL_KEY_FILE: encrypted.key,
+        KT_REMOTE_KAFKA_MTLS_SSL_KEY_PASSWORD: KEY_PASSWORD,
+      });
       expect(produced.code, produced.stderr).toBe(0);
       const sha256 = await runToolToEnd("tools/verify-topic.ts", ["--kafka", "remote_kafka_tls", "--topic", topic, "--json"], {
         KT_REMOTE_KAFKA_TLS_SASL_MECHANISM: "scram-sha-256",
@@ -82,6 +95,11 @@ describe("TLS and SCRAM on the stack", () => {
       expect(sha256.code, sha256.stderr).toBe(0);
       expect(sha256.stderr).toContain("sasl=scram-sha-256");
       expect(JSON.parse(sha256.stdout).messages).toBe(50);
+      const mongo = await runToolToEnd("tools/mongo-health.ts", ["--mongo", "mongodb_tls", "--max-collections", "0"], {
+        KT_MONGODB_TLS_TLS_CERTIFICATE_KEY_FILE: encrypted.bundle,
+        KT_MONGODB_TLS_TLS_CERTIFICATE_KEY_FILE_PASSWORD: KEY_PASSWORD,
+      });
+      expect(mongo.code, mongo.stdout + mongo.stderr).toBe(0);
     },
     120_000,
   );
@@ -94,6 +112,8 @@ interface Misconfiguration {
   args: string[];
   env: () => Record<string, string>;
   says: RegExp;
+  /** 1 (runtime) unless the configuration itself is wrong (2). */
+  code?: number;
 }
 
 const consumeTls = ["--kafka", "remote_kafka_tls", "--topic", "tls-never-read", "--group", "tls-failures"];
@@ -155,9 +175,27 @@ const CASES: Misconfiguration[] = [
     env: () => ({ KT_MONGODB_TLS_HOST: "localhost" }),
     says: /UNHEALTHY[\s\S]*certificate does not name the host connected to/,
   },
+  {
+    name: "a wrong passphrase for an encrypted client key",
+    tool: "kafka2mongo",
+    args: [...consumeMtls, "--until-caught-up"],
+    env: () => ({ KT_REMOTE_KAFKA_MTLS_SSL_KEY_FILE: encrypted.key, KT_REMOTE_KAFKA_MTLS_SSL_KEY_PASSWORD: "not-the-passphrase" }),
+    says: /\[remote_kafka_mtls\] ssl_key_file: cannot be used.*ssl_key_password/,
+    code: 2,
+  },
+  {
+    name: "an encrypted MongoDB client key without its passphrase",
+    tool: "mongo-health",
+    args: ["--mongo", "mongodb_tls"],
+    env: () => ({ KT_MONGODB_TLS_TLS_CERTIFICATE_KEY_FILE: encrypted.bundle }),
+    says: /\[mongodb_tls\] tls_certificate_key_file: .*tls_certificate_key_file_password/,
+    code: 2,
+  },
 ];
 
 describe("a TLS or SASL misconfiguration fails at once with one clear line", () => {
+  // Wrong passwords must not show either.
+  const secrets = [KEY_PASSWORD, "not-the-passphrase", "not-the-password", tlsKafka.sasl!.password];
   for (const c of CASES) {
     test(
       `${c.tool}: ${c.name}`,
@@ -166,11 +204,14 @@ describe("a TLS or SASL misconfiguration fails at once with one clear line", () 
         const run = await runTool(`tools/${c.tool}.ts`, [...flags, ...c.args], { env: c.env(), timeoutMs: FAIL_WITHIN_MS });
         // Logs are JSON lines: every other stderr line is the tool's own report.
         const plain = run.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("{"));
-        const said = c.tool === "mongo-health" ? run.stdout : plain.join("\n");
+        // mongo-health reports an unreachable server on stdout, as its verdict.
+        const report = c.tool === "mongo-health" && c.code === undefined;
+        const said = report ? run.stdout : plain.join("\n");
         expect(run.timedOut).toBe(false);
-        expect(run.code, run.stderr).toBe(1);
+        expect(run.code, run.stderr).toBe(c.code ?? 1);
         expect(said).toMatch(c.says);
-        if (c.tool !== "mongo-health") expect(plain, run.stderr).toHaveLength(1);
+        if (!report) expect(plain, run.stderr).toHaveLength(1);
+        for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
       },
       // The run itself is killed (timedOut) after FAIL_WITHIN_MS.
       FAIL_WITHIN_MS + 5_000,

@@ -95,6 +95,7 @@ describe("config", () => {
     ["[k]\nservers = a:1\nssl = maybe\n", "k", "[k] ssl: expected true or false"],
     ["[k]\nservers = a:1\nssl_ca_file = /nope.pem\n", "k", "[k] ssl_ca_file: no such file /nope.pem"],
     ["[k]\nservers = a:1\nssl_cert_file = /nope.pem\n", "k", "[k] ssl_cert_file: no such file /nope.pem"],
+    ["[k]\nservers = a:1\nssl_key_password = x\n", "k", "[k] ssl_key_password: needs ssl_key_file"],
     ["[k]\nservers = a:1\nfetch_max_bytes = 10MB\n", "k", "[k] fetch_max_bytes: expected a whole number of bytes"],
     ["[k]\nservers = a:1\nmax_partition_fetch_bytes = 0\n", "k", "[k] max_partition_fetch_bytes: expected a whole number of bytes from 1"],
     ["[k]\nservers = a:1\nfetch_max_wait_ms = -5\n", "k", "[k] fetch_max_wait_ms: expected a whole number of milliseconds"],
