@@ -227,6 +227,9 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
 
   let inFlight = 0;
   let settling: Promise<void> = Promise.resolve();
+  /** Written chunks whose commit has not finished; bounded like the queue so a slow commit holds back writing. */
+  let unsettled = 0;
+  const maxUnsettled = options.maxQueuedChunks ?? 4;
   const afterCommit = async () => {
     if (options.maxMessages === undefined || stopReason) return;
     if (counts().committed >= options.maxMessages) return stop("max-messages");
@@ -246,28 +249,33 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
       events.emit("queue.depth", { chunks: queue.size, bytes: queue.bytes });
       const ticket = committer!.track(chunk);
       inFlight++;
-      try {
-        let outcome: WriteOutcome<T> = { kind: "stopped" };
-        // After an error nothing more is written or committed, so a rerun starts where it stopped.
-        if (stopReason !== "error") {
-          try {
-            outcome = await writer.write(chunk);
-          } catch (error) {
-            stop("error", asError(error));
-          }
+      let outcome: WriteOutcome<T> = { kind: "stopped" };
+      // After an error nothing more is written or committed, so a rerun starts where it stopped.
+      if (stopReason !== "error") {
+        try {
+          outcome = await writer.write(chunk);
+        } catch (error) {
+          stop("error", asError(error));
         }
-        const settled = chunk;
-        settling = settling
-          .then(async () => {
-            if (stopReason === "error") outcome = { kind: "stopped" };
-            await committer!.complete(ticket, settled, outcome);
-            await afterCommit();
-          })
-          .catch((error) => stop("error", asError(error)));
-        await settling;
-      } finally {
-        inFlight--;
       }
+      const settled = chunk;
+      unsettled++;
+      settling = settling
+        .then(async () => {
+          if (stopReason === "error") outcome = { kind: "stopped" };
+          await committer!.complete(ticket, settled, outcome);
+          await afterCommit();
+        })
+        .catch((error) => stop("error", asError(error)))
+        .finally(() => {
+          unsettled--;
+          inFlight--;
+        });
+      // The worker writes the next chunk while this one's offsets are
+      // committed: a commit round trip per chunk would otherwise idle the
+      // sink. A transaction commits as part of its write, and partition state
+      // must be settled before the next chunk of its partition is written.
+      if (strategy === "transaction" || options.partitionState || unsettled >= maxUnsettled) await settling;
     }
   };
 
