@@ -60,6 +60,14 @@ export async function catTopic(options: CatTopicOptions): Promise<CatTopicResult
   try {
     if (!(await admin.listTopics()).includes(topic)) throw new TopicNotFoundError(topic);
     const bounds = await fetchPartitionBounds(admin, topic, options.times);
+    if (options.group !== undefined) {
+      // Where the group is, so a read that resumes there knows whether anything is left.
+      const [committed] = await admin.fetchOffsets({ groupId: options.group, topics: [topic] });
+      for (const p of committed?.partitions ?? []) {
+        const bound = bounds.find((b) => b.partition === p.partition);
+        if (bound && BigInt(p.offset) >= 0n) bound.committed = BigInt(p.offset);
+      }
+    }
     if (options.partition !== undefined && !bounds.some((b) => b.partition === options.partition)) {
       throw new UsageError(`--partition ${options.partition}: '${topic}' has partitions 0-${bounds.length - 1}`);
     }
@@ -70,7 +78,7 @@ export async function catTopic(options: CatTopicOptions): Promise<CatTopicResult
   log.info("reading", {
     kafka: describeKafka(options.kafka),
     topic,
-    ranges: ranges.map((r) => `${r.partition}:${r.start ?? "committed"}-${r.end ?? "follow"}`).join(" "),
+    ranges: ranges.map((r) => `${r.partition}:${r.start}-${r.end ?? "follow"}`).join(" "),
     ...(options.group ? { group: options.group } : {}),
   });
 
@@ -102,7 +110,7 @@ export async function catTopic(options: CatTopicOptions): Promise<CatTopicResult
         messages += wanted.length;
         progress.record(wanted.length, bytes.length);
         if (!closed && !options.out.write(bytes)) await Promise.race([once(options.out, "drain"), once(stop.signal, "abort")]);
-        return options.count !== undefined && messages >= options.count ? "stop" : undefined;
+        return options.count !== undefined && messages >= options.count ? wanted.length : undefined;
       },
     });
     const unfinished = read.partitions.filter((p) => !p.reached).map((p) => p.partition);

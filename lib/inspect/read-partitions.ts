@@ -11,8 +11,8 @@
  * when the group is joined (before the first fetch) and pauses the others.
  * Nothing is committed and the group is deleted afterwards, as
  * `kcat -C` without -G leaves no trace. With `group` the read is that
- * group's instead: partitions without a start resume at its committed
- * offsets, and every handed batch is committed after the handler returns.
+ * group's instead (start the ranges at its committed offsets to resume), and
+ * what the handler took is committed after it returns.
  *
  * A read with ends finishes when every partition this member owns reached
  * its end (transaction markers and aborted records count: a batch of only
@@ -35,7 +35,7 @@ import type { Logger } from "../log/logger.ts";
 
 export interface ReadPartitionsOptions {
   ranges: PartitionRange[];
-  /** Awaited; return "stop" to end the read (stoppedBy "handler"). */
+  /** Awaited; returning a number n takes only the first n messages and ends the read (stoppedBy "handler"). */
   onMessages: (partition: number, messages: KafkaMessage[]) => unknown;
   log: Logger;
   signal?: AbortSignal;
@@ -61,7 +61,7 @@ export interface ReadPartitionsResult {
 export async function readPartitions(kafka: Kafka, topic: string, options: ReadPartitionsOptions): Promise<ReadPartitionsResult> {
   const { log } = options;
   const ranges = new Map<number, RangeProgress>(
-    options.ranges.map((r) => [r.partition, { ...r, reached: r.end !== undefined && r.start !== undefined && r.start >= r.end }]),
+    options.ranges.map((r) => [r.partition, { ...r, reached: r.end !== undefined && r.start >= r.end }]),
   );
   let owned: number[] | undefined;
   const result = (): ReadPartitionsResult => {
@@ -107,7 +107,7 @@ export async function readPartitions(kafka: Kafka, topic: string, options: ReadP
       for (const partition of owned) {
         const range = ranges.get(partition);
         if (!range || range.reached) pause(partition);
-        else if (range.start !== undefined) consumer.seek({ topic, partition, offset: range.start.toString() });
+        else consumer.seek({ topic, partition, offset: range.start.toString() });
       }
       if (result().complete) finish();
     });
@@ -133,10 +133,12 @@ export async function readPartitions(kafka: Kafka, topic: string, options: ReadP
       eachBatch: async ({ batch }) => {
         const range = ranges.get(batch.partition);
         if (!range || range.reached || stoppedBy) return;
-        const messages = batch.messages.filter(
-          (m) => (range.start === undefined || BigInt(m.offset) >= range.start) && (range.end === undefined || BigInt(m.offset) < range.end),
-        );
-        if (messages.length > 0 && (await options.onMessages(batch.partition, messages)) === "stop") stop("handler");
+        let messages = batch.messages.filter((m) => BigInt(m.offset) >= range.start && (range.end === undefined || BigInt(m.offset) < range.end));
+        const taken = messages.length > 0 ? await options.onMessages(batch.partition, messages) : undefined;
+        if (typeof taken === "number") {
+          messages = messages.slice(0, taken);
+          stop("handler");
+        }
         if (options.group !== undefined && messages.length > 0) {
           const last = BigInt(messages[messages.length - 1]!.offset) + 1n;
           await consumer.commitOffsets([{ topic, partition: batch.partition, offset: last.toString() }]);

@@ -67,10 +67,12 @@ export interface PartitionBounds {
   atFromTime?: bigint;
   /** First offset at or after the end time; `high` when none is that late. */
   atToTime?: bigint;
+  /** A consumer group's committed offset, when it has one. */
+  committed?: bigint;
 }
 
 export interface RangeSpec {
-  /** "time": at the from time (bounds.atFromTime); "committed": wherever the consumer group is (no seek). */
+  /** "time": at the from time (bounds.atFromTime); "committed": the group's committed offset, or the beginning. */
   start: OffsetSpec | { kind: "time" } | { kind: "committed" };
   /** "time": before the to time; "end": the end when the read starts (kcat -e); "none": follow. */
   end: { kind: "time" } | { kind: "end" } | { kind: "none" };
@@ -78,8 +80,8 @@ export interface RangeSpec {
 
 export interface PartitionRange {
   partition: number;
-  /** First offset to read; undefined: the consumer group's committed offset (or the earliest). */
-  start?: bigint;
+  /** First offset to read. */
+  start: bigint;
   /** Offset to stop before; undefined: keep reading. */
   end?: bigint;
 }
@@ -91,7 +93,7 @@ export function resolveRange(bounds: PartitionBounds, spec: RangeSpec): Partitio
   const start = (() => {
     switch (spec.start.kind) {
       case "committed":
-        return undefined;
+        return bounds.committed === undefined ? low : clamp(bounds.committed);
       case "beginning":
         return low;
       case "end":

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Message } from "kafkajs";
 import { javaProduce } from "../helpers/java-producer.ts";
-import { runTool } from "../helpers/run-tool.ts";
-import { STACK_CONFIG, createTopic, produce, runToolToEnd, uniqueName, withAdmin } from "../helpers/stack-fixtures.ts";
+import { BUN, REPO_ROOT, runTool } from "../helpers/run-tool.ts";
+import { STACK_CONFIG, createTopic, produce, runToolToEnd, uniqueName, waitFor, withAdmin } from "../helpers/stack-fixtures.ts";
 
 const PARTITIONS = 3;
 const PER_PARTITION = 30;
@@ -144,6 +144,59 @@ describe("topic-cat", () => {
     const run = await cat(["-t", tx, "-f", "%k\\n"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.split("\n").filter(Boolean)).toEqual([0, 1, 2, 3, 4, 8, 9, 10, 11].map((n) => `k-${n}`));
+  });
+
+  test("--group reads as a group and commits what it printed; the next run goes on from there", async () => {
+    const group = uniqueName("cat-group");
+    const first = await cat(["-t", source, "-p", "0", "-G", group, "-c", "4", "-f", "%o\\n"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe("0\n1\n2\n3\n");
+    const next = await cat(["-t", source, "-p", "0", "-G", group, "-c", "2", "-f", "%o\\n"]);
+    expect(next.stdout).toBe("4\n5\n");
+  });
+
+  test("--follow prints messages as they arrive and stops on SIGINT with exit 0", async () => {
+    const topic = uniqueName("cat-follow");
+    await createTopic(topic, 1);
+    const proc = Bun.spawn([BUN, "tools/topic-cat.ts", "--config", STACK_CONFIG, "--log-dir", "none", "--log-format", "json", "-t", topic, "--follow", "-f", "%k=%s\\n"], {
+      cwd: REPO_ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let stdout = "";
+    let stderr = "";
+    const drain = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
+      const decoder = new TextDecoder();
+      for await (const bytes of stream) into(decoder.decode(bytes, { stream: true }));
+    };
+    const reading = Promise.all([drain(proc.stdout, (t) => (stdout += t)), drain(proc.stderr, (t) => (stderr += t))]);
+    try {
+      await waitFor(async () => stderr.includes('"msg":"reading"'), "topic-cat to start following");
+      await produce(topic, [{ key: "a", value: "1" }]);
+      await waitFor(async () => stdout.includes("a=1\n"), "the new message to be printed");
+      proc.kill("SIGINT");
+      expect(await proc.exited).toBe(0);
+      await reading;
+    } finally {
+      proc.kill("SIGKILL");
+    }
+    await withAdmin(undefined, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+  });
+
+  test("--value-format avro: Confluent-framed values decoded with the Schema Registry", async () => {
+    const topic = uniqueName("cat-avro");
+    await createTopic(topic, 1);
+    const produced = await runToolToEnd("tools/produce-test-data.ts", ["--topic", topic, "--format", "avro", "--count", "5", "--seed", "1"]);
+    expect(produced.code, produced.stderr).toBe(0);
+    const run = await cat(["-t", topic, "--value-format", "avro"]);
+    expect(run.code, run.stderr).toBe(0);
+    const got = run.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    expect(got.length).toBe(5);
+    for (const envelope of got) {
+      expect(envelope).toMatchObject({ value_format: "avro", value_schema_id: expect.any(Number) });
+      expect(typeof envelope.value.user_id).toBe("string");
+    }
+    await withAdmin(undefined, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
   });
 
   test("usage errors exit 2 naming the flag", async () => {

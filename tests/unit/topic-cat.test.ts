@@ -50,7 +50,8 @@ describe("positions", () => {
     expect(resolveRange(bounds, { start: { kind: "offset", offset: 5n }, end })).toEqual({ partition: 1, start: 100n, end: 200n });
     expect(resolveRange(bounds, { start: { kind: "offset", offset: 900n }, end })).toEqual({ partition: 1, start: 200n, end: 200n });
     expect(resolveRange(bounds, { start: { kind: "time" }, end: { kind: "time" } })).toEqual({ partition: 1, start: 150n, end: 180n });
-    expect(resolveRange(bounds, { start: { kind: "committed" }, end: { kind: "none" } })).toEqual({ partition: 1, start: undefined, end: undefined });
+    expect(resolveRange(bounds, { start: { kind: "committed" }, end: { kind: "none" } })).toEqual({ partition: 1, start: 100n, end: undefined });
+    expect(resolveRange({ ...bounds, committed: 160n }, { start: { kind: "committed" }, end })).toEqual({ partition: 1, start: 160n, end: 200n });
   });
 });
 
