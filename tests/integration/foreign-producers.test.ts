@@ -4,13 +4,17 @@
  * committed and aborted transactions. kafka2mongo, kafka2kafka and
  * verify-topic read them all; aborted records never land; --until-caught-up
  * and --max-messages end although the topic ends in transaction markers.
+ * The other way round: what produce-test-data --compression writes with each
+ * codec is stored with that codec (Kafka's DumpLogSegments) and read by
+ * Apache Kafka's own console consumer.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
 import type { Document } from "mongodb";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { javaProduce, type JavaTopic } from "../helpers/java-producer.ts";
-import { STACK_CONFIG, readAll, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
+import { ROOT, STACK_CONFIG, localKafka, readAll, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
 
 const REMOTE = kafkaSection(loadConfigSource(STACK_CONFIG), "remote_kafka").brokers;
 const DB = "foreign_producers";
@@ -103,4 +107,41 @@ describe("a transactional topic with committed and aborted transactions", () => 
     expect(copies.length).toBe(TX_COMMITTED);
     expect(copies.every((m) => m.value!.toString().includes('"fate":"commit"'))).toBe(true);
   }, 120_000);
+});
+
+describe("every codec written by produce-test-data, read by Apache Kafka's own consumer", () => {
+  const written = Object.fromEntries(CODECS.map((c) => [c, uniqueName(`ptd-${c}`)])) as Record<(typeof CODECS)[number], string>;
+  const java = (main: string, args: string[]) =>
+    Bun.spawn(["java", "-cp", `${resolve(ROOT, ".stack/kafka/libs")}/*`, main, ...args], { stdout: "pipe", stderr: "pipe" });
+
+  afterAll(async () => {
+    await withAdmin(undefined, (admin) => admin.deleteTopics({ topics: Object.values(written) })).catch(() => {});
+  });
+
+  test("gzip, snappy, lz4 and zstd: stored with that codec, and every message read back", async () => {
+    for (const codec of CODECS) {
+      const run = await runToolToEnd("tools/produce-test-data.ts", ["--topic", written[codec], "--count", "100", "--partitions", "1", "--compression", codec, "--json"]);
+      expect(run.code).toBe(0);
+    }
+    // The broker's log segments say which codec each batch has.
+    const segments = CODECS.map((c) => resolve(ROOT, ".stack/local-kafka/data", `${written[c]}-0`, "00000000000000000000.log"));
+    const dump = java("kafka.tools.DumpLogSegments", ["--files", segments.join(",")]);
+    const dumped = await new Response(dump.stdout).text();
+    expect(await dump.exited).toBe(0);
+    for (const [i, codec] of CODECS.entries()) {
+      const section = dumped.split("Dumping ")[i + 1] ?? "";
+      expect(section).toContain(segments[i]!);
+      expect(section).toMatch(new RegExp(`compresscodec: ${codec}`, "i"));
+      expect(section).not.toMatch(/compresscodec: none/i);
+    }
+    // Kafka's console consumer decompresses them all.
+    const consumer = java("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+      "--bootstrap-server", localKafka.brokers.join(","), "--include", Object.values(written).join("|"),
+      "--from-beginning", "--max-messages", String(100 * CODECS.length), "--timeout-ms", "60000",
+    ]);
+    const lines = (await new Response(consumer.stdout).text()).trim().split("\n");
+    expect(await consumer.exited).toBe(0);
+    expect(lines.length).toBe(100 * CODECS.length);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  }, 240_000);
 });
