@@ -2,15 +2,14 @@
  * --from-time/--to-time on the pipeline tools, through the engine's Kafka
  * source: a group replays exactly the messages whose offsets lie inside the
  * window (by the messages' own timestamps), commits nothing past its end and
- * exits 0 there. kafka2sql goes through the engine; process-events drives
- * the source's consumer itself, so both paths are run.
+ * exits 0 there, on kafka2sql, kafka2mongo, kafka2kafka and process-events.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createGenerator } from "../../lib/generate/generator.ts";
-import { ROOT, createTopic, kafkaClient, produce, runToolToEnd, uniqueName, withAdmin } from "../helpers/stack-fixtures.ts";
+import { ROOT, createTopic, kafkaClient, produce, runToolToEnd, uniqueName, withAdmin, withMongo } from "../helpers/stack-fixtures.ts";
 
 const PARTITIONS = 3;
 const PER_PARTITION = 30;
@@ -34,7 +33,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(SQLITE_FILE + suffix, { force: true });
-  await withAdmin(undefined, (admin) => admin.deleteTopics({ topics: [topic, `${topic}.dlq`, eventsTopic, ...outputs] })).catch(() => {});
+  await withMongo((client) => client.db("replay_window").dropDatabase()).catch(() => {});
+  await withAdmin(undefined, (admin) => admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `window.${topic}`, eventsTopic, ...outputs] })).catch(() => {});
 });
 
 async function committed(group: string, of: string): Promise<Record<number, string>> {
@@ -69,6 +69,20 @@ describe("replay window", () => {
     const again = await runToolToEnd("tools/kafka2sql.ts", ["--topic", topic, "--group", group, "--table", table, "--json", "--to-time", TO], env);
     expect(again.code, again.stderr).toBe(0);
     expect(lastLine(again.stdout)).toMatchObject({ consumed: 0 });
+  });
+
+  test("kafka2mongo and kafka2kafka take the same window", async () => {
+    const mongo = await runToolToEnd("tools/kafka2mongo.ts", [
+      "--topic", topic, "--group", uniqueName("window-mongo"), "--db", "replay_window", "--collection", topic, "--json", "--from-time", FROM, "--to-time", TO,
+    ]);
+    expect(mongo.code, mongo.stderr).toBe(0);
+    expect(lastLine(mongo.stdout)).toMatchObject({ consumed: PARTITIONS * 10, inserted: PARTITIONS * 10 });
+    const copy = await runToolToEnd("tools/kafka2kafka.ts", [
+      "--from", "local_kafka", "--to", "local_kafka", "--topic", topic, "--prefix", "window.", "--group", uniqueName("window-k2k"), "--json",
+      "--from-time", FROM, "--to-time", TO,
+    ]);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(lastLine(copy.stdout)).toMatchObject({ consumed: PARTITIONS * 10 });
   });
 
   test("process-events --from-time --to-time: every message of the window has exactly one outcome", async () => {
