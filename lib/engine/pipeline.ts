@@ -71,6 +71,8 @@ export interface PipelineOptions<T> extends RunSettings {
    * A clean stop (not an error) flushes it. Needs onError "dlq".
    */
   partitionState?: PartitionState<T>;
+  /** Level of the line logged per dead letter (default "warn"). */
+  deadLetterLogLevel?: "warn" | "debug";
   retry?: BackoffOptions;
   /** Instrumentation; see events.ts. */
   events?: EngineEvents;
@@ -190,6 +192,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     events,
     onChunkFailure: pauser && ((topic, partition) => pauser.failed(topic, partition)),
     state: options.partitionState,
+    deadLetterLogLevel: options.deadLetterLogLevel,
   });
 
   /** Records still to consume under --max-messages: handed-back records are consumed again. */

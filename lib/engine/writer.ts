@@ -74,6 +74,8 @@ export interface WriterOptions<T> {
   events: EngineEvents;
   /** Told of each transient failure of a chunk's write (partition pausing). */
   onChunkFailure?: (topic: string, partition: number) => void;
+  /** Level of the line logged per dead letter; "debug" where errors are an expected output (process-events). */
+  deadLetterLogLevel?: "warn" | "debug";
   /** A job's per-partition state, committed as offset metadata. Needs onError "dlq" and one writer. */
   state?: PartitionState<T>;
 }
@@ -335,7 +337,8 @@ async function sendDeadLetters<T>(options: WriterOptions<T>, dead: DeadLetter[])
 }
 
 function logDeadLetter<T>(options: WriterOptions<T>, letter: DeadLetter): void {
-  options.log.warn("dead-lettered", { record: recordRef(letter.record), stage: letter.stage, reason: letter.reason });
+  const level = options.deadLetterLogLevel ?? "warn";
+  if (options.log.enabled(level)) options.log[level]("dead-lettered", { record: recordRef(letter.record), stage: letter.stage, reason: letter.reason });
 }
 
 function rejectedLetters<T>(chunk: Chunk<T>, result: SinkResult): DeadLetter[] {

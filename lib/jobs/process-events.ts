@@ -154,6 +154,8 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       sink,
       deadLetters,
       partitionState: state,
+      // Errors are an output here, counted in progress lines and the summary, not an anomaly.
+      deadLetterLogLevel: "debug",
       events: options.events,
     });
     return {
