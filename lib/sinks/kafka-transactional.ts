@@ -12,7 +12,8 @@
  * transactional.id, `<prefix>.<topic>.<partition>`, as Kafka Streams did
  * before KIP-447: the member that gets a partition initializes that id
  * (claim), which bumps the producer epoch, aborts the previous owner's open
- * transaction and fences its producer; the engine then drops records below
+ * transaction (or waits until its committing one is complete) and fences its
+ * producer; only then does the engine read the committed offset, and it drops records below
  * the group's committed offset, in case the previous owner's last transaction
  * committed after this member fetched. One producer per owned partition.
  *
@@ -79,6 +80,12 @@ export function transactionalKafkaSink(options: TransactionalKafkaSinkOptions): 
     const producer = options.kafka.producer({ ...TRANSACTIONAL_PRODUCER, transactionalId: id });
     try {
       await producer.connect();
+      // kafkajs's connect() gets a plain idempotent producer id; the transactional
+      // InitProducerId, which fences the previous owner and waits until its last
+      // transaction is complete, comes only with the first transaction(). Begin
+      // (and drop, with no request) one now, so that the committed offset the
+      // engine reads after the claim is final.
+      await (await producer.transaction()).abort();
     } catch (error) {
       await producer.disconnect().catch(() => {});
       throw classify(error, `${options.name}: cannot initialize transactional id '${id}'`);
