@@ -8,7 +8,8 @@
  *
  * Only OP_MSG replies are touched (the driver's commands after the
  * handshake); the handshake, other opcodes and replies to other commands
- * are forwarded unchanged.
+ * are forwarded unchanged. It also counts the commands it forwards, by
+ * name, for tests of how many round trips a tool makes.
  *
  * @example
  * const proxy = await startMongoFaultProxy(mongoConfig.uri);
@@ -33,6 +34,8 @@ export interface MongoFaultProxy {
   faultIf?: (command: Document) => boolean;
   /** Write-command replies that got a writeConcernError so far. */
   faulted: number;
+  /** Commands forwarded so far, by command name (find, getMore, insert, ...). */
+  commands: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -83,9 +86,10 @@ export async function startMongoFaultProxy(upstreamUri: string): Promise<MongoFa
     client.on(
       "data",
       framer((message) => {
-        const body = proxy.writeConcernErrors ? opMsgBody(message) : undefined;
+        const body = opMsgBody(message);
         const name = body && Object.keys(body)[0];
-        if (body && name && WRITE_COMMANDS.has(name) && (proxy.faultIf?.(body) ?? true)) toFault.add(message.readInt32LE(4));
+        if (name) proxy.commands[name] = (proxy.commands[name] ?? 0) + 1;
+        if (proxy.writeConcernErrors && body && name && WRITE_COMMANDS.has(name) && (proxy.faultIf?.(body) ?? true)) toFault.add(message.readInt32LE(4));
         backend.write(message);
       }),
     );
@@ -116,6 +120,7 @@ export async function startMongoFaultProxy(upstreamUri: string): Promise<MongoFa
     port,
     writeConcernErrors: false,
     faulted: 0,
+    commands: {},
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -8,6 +8,7 @@ import type { Admin } from "kafkajs";
 import { MongoClient, type Document } from "mongodb";
 import { BAD_KINDS, createGenerator } from "../../lib/generate/generator.ts";
 import type { VerifyReport } from "../../lib/inspect/verify-report.ts";
+import { startMongoFaultProxy } from "../helpers/mongo-fault-proxy.ts";
 import { runTool } from "../helpers/run-tool.ts";
 import { kafkaClient, mongoConfig, runToolToEnd, uniqueName } from "../helpers/stack-fixtures.ts";
 
@@ -157,6 +158,17 @@ describe("verify-topic --against-mongo", () => {
       const clean = await verify(topic, against);
       expect(clean.code).toBe(0);
       expect(clean.report.reconciliation).toMatchObject({ expected: 300, landed: 300, missing_count: 0, dlq_exists: false });
+
+      // Item 8 of issue 9: one projected scan of the collection, not a query per offset.
+      const proxy = await startMongoFaultProxy(mongoUri);
+      try {
+        const counted = await tool("verify-topic", ["--topic", topic, "--json", ...against], { KT_MONGODB_PORT: String(proxy.port) });
+        expect(counted.code).toBe(0);
+        expect((proxy.commands.find ?? 0) + (proxy.commands.getMore ?? 0)).toBeLessThanOrEqual(3);
+        expect(proxy.commands.find ?? 0).toBeGreaterThanOrEqual(1);
+      } finally {
+        await proxy.close();
+      }
 
       const victim = report.partitions.find((p) => p.count > 5);
       if (!victim) throw new Error("no partition with more than 5 messages");
