@@ -296,7 +296,8 @@ describe("runPipeline with the transaction strategy", () => {
 
 describe("the terminal's status line during a run", () => {
   test("shows the lag, measured while the run is busy, and the time left to catch up", async () => {
-    const source = new FakeSource([records("t", 0, 45)]);
+    // About 2 s of writing: the status line's rate is measured each second.
+    const source = new FakeSource([records("t", 0, 60)]);
     const sink = new FakeSink();
     sink.before = () => sleep(100);
     const lines: string[] = [];
@@ -308,7 +309,7 @@ describe("the terminal's status line during a run", () => {
       sinkConcurrency: 1,
       ...settings({ log: terminalLogger, logInterval: 3, logIntervalMs: 50 }),
     });
-    expect(summary.committed).toBe(45);
+    expect(summary.committed).toBe(60);
     // The lag is known before the run catches up (not only once it is idle), and with a rate, the time left.
     expect(lines.some((l) => /lag [1-9][\d,]*/.test(l))).toBe(true);
     expect(lines.some((l) => /caught up in \d+s/.test(l))).toBe(true);
