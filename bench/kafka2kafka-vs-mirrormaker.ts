@@ -13,8 +13,17 @@
  * start to the last message (start-up included; for kafka2kafka, to its exit).
  * Prints both rates and the ratio; target kafka2kafka >= 1.0x MirrorMaker 2.
  *
+ * With --offset-syncs (issue 18's bench): kafka2kafka runs twice, without
+ * offset syncs (--offset-syncs-topic none) and with them plus --sync-groups
+ * for a group that has committed half the topic, in alternating order over
+ * --rounds; MirrorMaker 2 runs with emit.checkpoints.enabled=true and
+ * sync.group.offsets.enabled=true for the same group, both at the same
+ * --sync-interval. Prints what the syncs cost kafka2kafka's copy rate
+ * (target at most 5%).
+ *
  * Usage: bun bench/kafka2kafka-vs-mirrormaker.ts [--messages 500000] [--size 1000]
  *          [--batch-size N] [--mm2-tasks 1] [--keep]
+ *          [--offset-syncs [--rounds 2] [--sync-interval 5]]
  * Needs the local stack (bun stack/stack.ts up). Stops MirrorMaker 2 and
  * deletes its topics at the end, also on Ctrl-C.
  */
@@ -36,8 +45,14 @@ const { values } = parseArgs({
     "batch-size": { type: "string" },
     "mm2-tasks": { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    "offset-syncs": { type: "boolean", default: false },
+    rounds: { type: "string", default: "2" },
+    "sync-interval": { type: "string", default: "5" },
   },
 });
+const SYNCS = values["offset-syncs"];
+const ROUNDS = SYNCS ? Number(values.rounds) : 1;
+const SYNC_INTERVAL_S = Number(values["sync-interval"]);
 const MESSAGES = Number(values.messages);
 const SIZE = Number(values.size);
 const PARTITIONS = 3;
@@ -54,6 +69,10 @@ const topic = `bench-k2k-${run}`;
 const k2kTopic = `k2k.${topic}`;
 const mm2Topic = `remote.${topic}`;
 const MM2_GROUP = `mm2-bench-${run}`;
+/** The application group whose offsets are synced (--offset-syncs): it has consumed half of each partition. */
+const APP_GROUP = `bench-app-${run}`;
+const copyTopics: string[] = [];
+const copyGroups: string[] = [];
 const MM2_INTERNAL_TOPICS = [
   ["config.storage.topic", `mm2-configs.bench-${run}.internal`],
   ["offset.storage.topic", `mm2-offsets.bench-${run}.internal`],
@@ -142,7 +161,13 @@ async function produceSource(): Promise<void> {
   if (produced !== MESSAGES) throw new Error(`the source holds ${produced} of ${MESSAGES} messages`);
 }
 
-async function runKafka2kafka(): Promise<Timing & { exitMs: number; summary: Record<string, unknown> }> {
+async function runKafka2kafka(
+  destination: string,
+  extra: string[] = [],
+): Promise<Timing & { exitMs: number; cpuUsPerMessage: number; summary: Record<string, unknown> }> {
+  const group = `${destination}-k2k`;
+  copyTopics.push(destination);
+  copyGroups.push(group);
   const args = [
     process.execPath,
     "tools/kafka2kafka.ts",
@@ -155,9 +180,9 @@ async function runKafka2kafka(): Promise<Timing & { exitMs: number; summary: Rec
     "--topic",
     topic,
     "--dest-topic",
-    k2kTopic,
+    destination,
     "--group",
-    `${topic}-k2k`,
+    group,
     "--until-caught-up",
     "--log-interval",
     "100000",
@@ -167,17 +192,20 @@ async function runKafka2kafka(): Promise<Timing & { exitMs: number; summary: Rec
     "--log-format",
     "json",
     ...(values["batch-size"] ? ["--batch-size", values["batch-size"]] : []),
+    ...extra,
   ];
   const started = performance.now();
   const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: Bun.file(join(workDir, "kafka2kafka.log")) });
   children.add(proc);
   const stdout = new Response(proc.stdout).text();
-  const timing = await watchDestination(k2kTopic, MESSAGES, started, proc.exited.then((code) => (code === 0 ? new Promise(() => {}) : code)), MM2_LIMIT_MS);
+  const timing = await watchDestination(destination, MESSAGES, started, proc.exited.then((code) => (code === 0 ? new Promise(() => {}) : code)), MM2_LIMIT_MS);
   const code = await proc.exited;
   const exitMs = performance.now() - started;
   children.delete(proc);
   if (code !== 0) throw new Error(`kafka2kafka exited ${code}; see ${join(workDir, "kafka2kafka.log")}`);
-  return { ...timing, exitMs, summary: JSON.parse((await stdout).trim().split("\n").pop() ?? "{}") };
+  // CPU time per message (start-up included) moves far less than rates on a shared machine.
+  const cpuUsPerMessage = Number((Number(proc.resourceUsage()?.cpuTime.total ?? 0) / MESSAGES).toFixed(2));
+  return { ...timing, exitMs, cpuUsPerMessage, summary: JSON.parse((await stdout).trim().split("\n").pop() ?? "{}") };
 }
 
 function log4j(file: string): string {
@@ -196,7 +224,10 @@ function log4j(file: string): string {
   return path;
 }
 
-/** MirrorMaker 2 in dedicated mode: remote → local only, just this topic, no checkpoints or heartbeats. */
+/**
+ * MirrorMaker 2 in dedicated mode: remote → local only, just this topic, no
+ * heartbeats; checkpoints and group offset syncs of APP_GROUP with --offset-syncs.
+ */
 function mm2Properties(): string {
   const path = join(workDir, "mm2.properties");
   writeFileSync(
@@ -222,10 +253,18 @@ function mm2Properties(): string {
       `local.group.id = ${MM2_GROUP}`,
       ...MM2_INTERNAL_TOPICS.map(([key, name]) => `local.${key} = ${name}`),
       "sync.topic.acls.enabled = false",
-      "emit.checkpoints.enabled = false",
+      ...(SYNCS
+        ? [
+            "emit.checkpoints.enabled = true",
+            "sync.group.offsets.enabled = true",
+            "refresh.groups.enabled = true",
+            `groups = ${APP_GROUP}`,
+            `emit.checkpoints.interval.seconds = ${SYNC_INTERVAL_S}`,
+            `sync.group.offsets.interval.seconds = ${SYNC_INTERVAL_S}`,
+            `refresh.groups.interval.seconds = ${SYNC_INTERVAL_S}`,
+          ]
+        : ["emit.checkpoints.enabled = false", "sync.group.offsets.enabled = false", "refresh.groups.enabled = false"]),
       "emit.heartbeats.enabled = false",
-      "sync.group.offsets.enabled = false",
-      "refresh.groups.enabled = false",
       "",
     ].join("\n"),
   );
@@ -261,16 +300,10 @@ function rate(ms: number): number {
   return Math.round((MESSAGES * 1000) / ms);
 }
 
-let failed = false;
-try {
-  await Promise.all([remoteAdmin.connect(), localAdmin.connect()]).catch((error) => {
-    throw new Error(`the local stack is not answering (bun stack/stack.ts up): ${(error as Error).message}`);
-  });
-  console.log(`producing ${MESSAGES} messages of ${SIZE} bytes to ${topic} (${PARTITIONS} partitions) on remote ...`);
-  await produceSource();
 
+async function benchCopy(): Promise<void> {
   console.log(`kafka2kafka --until-caught-up -> local ${k2kTopic} ...`);
-  const k2k = await runKafka2kafka();
+  const k2k = await runKafka2kafka(k2kTopic);
   console.log(`MirrorMaker 2 (tasks.max=${MM2_TASKS}) -> local ${mm2Topic} ...`);
   const mm2 = await runMirrorMaker();
 
@@ -293,9 +326,6 @@ try {
     ratio_copy: Number((mm2CopyMs / k2kCopyMs).toFixed(3)),
     ratio_wall: Number((mm2.lastMs / k2k.exitMs).toFixed(3)),
   };
-  const row = (name: string, copyMs: number, firstMs: number, wallMs: number) =>
-    `${name.padEnd(22)} ${String(rate(copyMs)).padStart(8)} msg/s ${(copyMs / 1000).toFixed(1).padStart(6)} s` +
-    `   ${String(rate(wallMs)).padStart(8)} msg/s ${(wallMs / 1000).toFixed(1).padStart(6)} s  (first copy after ${(firstMs / 1000).toFixed(1)} s)`;
   console.log(`
 ${MESSAGES} messages x ${SIZE} B, ${PARTITIONS} partitions, remote ${REMOTE.join(",")} -> local ${LOCAL.join(",")}
                        copy (first->last message, no start-up)   wall clock (process start -> done, with start-up)
@@ -303,8 +333,84 @@ ${row("kafka2kafka", k2kCopyMs, k2k.firstMs, k2k.exitMs)}
 ${row(`MirrorMaker 2 (tasks=${MM2_TASKS})`, mm2CopyMs, mm2.firstMs, mm2.lastMs)}
 kafka2kafka / MirrorMaker 2: ${result.ratio_copy}x copying, ${result.ratio_wall}x wall clock (target >= 1.0x)
 (kafka2kafka's wall clock runs to its exit, after its commits and caught-up check; MirrorMaker 2's to its last copy)`);
+  saveResult(result);
+}
+
+/** kafka2kafka without and with offset syncs (+ --sync-groups), alternating, and MirrorMaker 2 with checkpoints. */
+async function benchOffsetSyncs(): Promise<void> {
+  const without: number[] = [];
+  const withSyncs: number[] = [];
+  const cpu = { without: [] as number[], withSyncs: [] as number[] };
+  let synced: unknown;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const syncs of round % 2 === 0 ? [false, true] : [true, false]) {
+      const destination = `k2k-${syncs ? "syncs" : "plain"}-${round}.${topic}`;
+      console.log(`round ${round + 1}: kafka2kafka ${syncs ? "with offset syncs and --sync-groups" : "--offset-syncs-topic none"} -> local ${destination} ...`);
+      const extra = syncs ? ["--sync-groups", `^${APP_GROUP}$`, "--sync-interval", String(SYNC_INTERVAL_S)] : ["--offset-syncs-topic", "none"];
+      const k2k = await runKafka2kafka(destination, extra);
+      (syncs ? withSyncs : without).push(rate(k2k.lastMs - k2k.firstMs));
+      (syncs ? cpu.withSyncs : cpu.without).push(k2k.cpuUsPerMessage);
+      if (syncs) synced = k2k.summary.group_sync;
+    }
+  }
+  console.log(`MirrorMaker 2 (tasks.max=${MM2_TASKS}, emit.checkpoints.enabled=true, sync.group.offsets.enabled=true) -> local ${mm2Topic} ...`);
+  const mm2 = await runMirrorMaker();
+  const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  const cost = 1 - mean(withSyncs) / mean(without);
+  const meanCpu = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cpuCost = meanCpu(cpu.withSyncs) / meanCpu(cpu.without) - 1;
+  const result = {
+    messages: MESSAGES,
+    value_bytes: SIZE,
+    partitions: PARTITIONS,
+    rounds: ROUNDS,
+    sync_interval_s: SYNC_INTERVAL_S,
+    kafka2kafka_without_syncs_copy_msgs_per_sec: without,
+    kafka2kafka_with_syncs_copy_msgs_per_sec: withSyncs,
+    offset_syncs_cost: Number(cost.toFixed(4)),
+    kafka2kafka_without_syncs_cpu_us_per_msg: cpu.without,
+    kafka2kafka_with_syncs_cpu_us_per_msg: cpu.withSyncs,
+    offset_syncs_cpu_cost: Number(cpuCost.toFixed(4)),
+    mirrormaker2_checkpoints_copy_msgs_per_sec: rate(mm2.lastMs - mm2.firstMs),
+    group_sync: synced,
+  };
+  console.log(`
+${MESSAGES} messages x ${SIZE} B, ${PARTITIONS} partitions, ${ROUNDS} round(s), group sync every ${SYNC_INTERVAL_S} s
+kafka2kafka without offset syncs       ${without.map((r) => `${r} msg/s`).join(", ")}  (mean ${mean(without)})
+kafka2kafka with syncs + --sync-groups ${withSyncs.map((r) => `${r} msg/s`).join(", ")}  (mean ${mean(withSyncs)})
+offset syncs cost ${(cost * 100).toFixed(1)}% of the copy rate (target at most 5%)
+CPU per message: ${cpu.without.join(", ")} µs without syncs, ${cpu.withSyncs.join(", ")} µs with them (${(cpuCost * 100).toFixed(1)}% more)
+MirrorMaker 2 with checkpoints         ${result.mirrormaker2_checkpoints_copy_msgs_per_sec} msg/s  (kafka2kafka with syncs: ${(mean(withSyncs) / result.mirrormaker2_checkpoints_copy_msgs_per_sec).toFixed(2)}x)`);
+  saveResult(result);
+}
+
+function row(name: string, copyMs: number, firstMs: number, wallMs: number): string {
+  return (
+    `${name.padEnd(22)} ${String(rate(copyMs)).padStart(8)} msg/s ${(copyMs / 1000).toFixed(1).padStart(6)} s` +
+    `   ${String(rate(wallMs)).padStart(8)} msg/s ${(wallMs / 1000).toFixed(1).padStart(6)} s  (first copy after ${(firstMs / 1000).toFixed(1)} s)`
+  );
+}
+
+function saveResult(result: object): void {
   mkdirSync(resolve(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(resolve(ROOT, `bench/results/kafka2kafka-${run}.json`), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(resolve(ROOT, `bench/results/kafka2kafka-${SYNCS ? "offset-syncs-" : ""}${run}.json`), JSON.stringify(result, null, 2) + "\n");
+}
+
+let failed = false;
+try {
+  await Promise.all([remoteAdmin.connect(), localAdmin.connect()]).catch((error) => {
+    throw new Error(`the local stack is not answering (bun stack/stack.ts up): ${(error as Error).message}`);
+  });
+  console.log(`producing ${MESSAGES} messages of ${SIZE} bytes to ${topic} (${PARTITIONS} partitions) on remote ...`);
+  await produceSource();
+
+  if (SYNCS) {
+    const half = (await remoteAdmin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: String(Math.floor(Number(p.high) / 2)) }));
+    await remoteAdmin.setOffsets({ groupId: APP_GROUP, topic, partitions: half });
+    await benchOffsetSyncs();
+  } else {
+    await benchCopy();
+  }
 } catch (error) {
   failed = true;
   console.error(`bench failed: ${(error as Error).message}`);
@@ -318,9 +424,9 @@ kafka2kafka / MirrorMaker 2: ${result.ratio_copy}x copying, ${result.ratio_wall}
   killChildren();
   if (!values.keep) {
     await remoteAdmin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
-    await localAdmin.deleteTopics({ topics: [k2kTopic, mm2Topic, ...MM2_INTERNAL_TOPICS.map(([, name]) => name)] }).catch(() => {});
-    await remoteAdmin.deleteGroups([`${topic}-k2k`]).catch(() => {});
-    await localAdmin.deleteGroups([MM2_GROUP]).catch(() => {});
+    await localAdmin.deleteTopics({ topics: [...copyTopics, mm2Topic, ...MM2_INTERNAL_TOPICS.map(([, name]) => name)] }).catch(() => {});
+    await remoteAdmin.deleteGroups([...copyGroups, APP_GROUP]).catch(() => {});
+    await localAdmin.deleteGroups([MM2_GROUP, APP_GROUP]).catch(() => {});
   }
   await Promise.all([remoteAdmin.disconnect(), localAdmin.disconnect()]).catch(() => {});
   if (!failed) rmSync(workDir, { recursive: true, force: true });

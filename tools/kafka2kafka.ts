@@ -37,7 +37,8 @@ const spec = defineTool({
     "translates the committed offsets of the matching source groups through them and commits them to the",
     "same groups on the destination (only while a group has no active member there, only forward), every",
     "--sync-interval and once more when the run ends, and prints each group's offsets and lag on both sides.",
-    "A consumer that moves to the destination then neither skips nor re-reads more than a second of copying.",
+    "A consumer that moves to the destination then skips nothing, and re-reads at most what it consumed on",
+    "the source since the last group sync (plus up to a second of copies not yet in the offset syncs).",
     "--check-schema also dead-letters values that are not Confluent-framed Avro decodable with their",
     "writer schema (Schema Registry [schema_registry], or --avro-schema files); copies stay byte-exact.",
     "--commit transaction (source and destination on one cluster): each chunk's copies and the",
@@ -149,6 +150,9 @@ await runTool(spec, async (flags, ctx) => {
     if (partitioning !== "preserve" || commitStrategy !== "offsets") throw new UsageError("--sync-groups needs --partitioning preserve and --commit offsets");
   }
   const syncIntervalMs = flags.int("sync-interval", 60, { min: 1 }) * 1000;
+  if (provenance === "none" && !offsetSyncsTopic) {
+    ctx.log.warn("--no-provenance with --offset-syncs-topic none: a two-way setup cannot be seen, and would loop");
+  }
 
   const metrics = await startToolMetrics({ address: flags.string("metrics"), tool: spec.name, log: ctx.log });
   ctx.log.info("starting", {
