@@ -17,6 +17,7 @@ import { unprotectedTwoWay } from "../kafka/replication-rules.ts";
 import type { TopicPair } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ReplicaMessage } from "../processors/replicate.ts";
+import type { AcknowledgedBatch } from "../sinks/kafka.ts";
 import { syncGroups, type GroupSyncRow } from "./group-sync.ts";
 import { OffsetSyncStore, OffsetSyncTracker } from "./offset-sync.ts";
 import { openOffsetSyncWriter, readOffsetSyncs, type OffsetSyncWriter } from "./offset-sync-topic.ts";
@@ -41,17 +42,33 @@ export interface FailoverOptions {
 }
 
 export interface Failover {
-  onAcknowledged(copies: { item: ReplicaMessage; offset: string }[]): void;
+  onAcknowledged(batches: AcknowledgedBatch<ReplicaMessage>[]): void;
   /** Stops the timers, writes the last syncs and syncs the groups once more; the rows of that last sync. */
   finish(): Promise<GroupSyncRow[] | undefined>;
   close(): Promise<void>;
 }
 
+/**
+ * A batch's copies into the tracker: one range when its source offsets have
+ * no gap (the usual case, a few operations per batch), else copy by copy.
+ */
+export function recordBatch(tracker: OffsetSyncTracker, { topic, partition, baseOffset, items }: AcknowledgedBatch<ReplicaMessage>): void {
+  const first = items[0]!;
+  const last = items[items.length - 1]!;
+  const upstream = BigInt(first.sourceOffset);
+  if (last.sourceTopic === first.sourceTopic && BigInt(last.sourceOffset) - upstream === BigInt(items.length - 1)) {
+    tracker.copiedRange(first.sourceTopic, partition, topic, upstream, baseOffset, items.length);
+    return;
+  }
+  items.forEach((item, i) => tracker.copied(item.sourceTopic, partition, topic, BigInt(item.sourceOffset), baseOffset + BigInt(i)));
+}
+
 export async function startFailover(options: FailoverOptions): Promise<Failover> {
   const { source, destination, log } = options;
+  // The destination's syncs are needed only to translate group offsets.
   const [intoSource, intoDestination] = await Promise.all([
     readOffsetSyncs(source.kafka, options.topic, { log, signal: options.signal }),
-    readOffsetSyncs(destination.kafka, options.topic, { log, signal: options.signal }),
+    options.syncGroups ? readOffsetSyncs(destination.kafka, options.topic, { log, signal: options.signal }) : [],
   ]);
   const refusal = unprotectedTwoWay(options.pairs, intoSource, {
     destination: destination.cluster,
@@ -91,8 +108,8 @@ export async function startFailover(options: FailoverOptions): Promise<Failover>
     clearInterval(groupTimer);
   };
   return {
-    onAcknowledged(copies) {
-      for (const { item, offset } of copies) tracker.copied(item.sourceTopic, item.partition!, item.topic, BigInt(item.sourceOffset), BigInt(offset));
+    onAcknowledged(batches) {
+      for (const batch of batches) recordBatch(tracker, batch);
     },
     async finish() {
       stopTimers();

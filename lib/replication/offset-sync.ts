@@ -110,14 +110,26 @@ export class OffsetSyncTracker {
 
   /** A copy of source `topic/partition@upstream` is at `target/partition@downstream`. */
   copied(topic: string, partition: number, target: string, upstream: bigint, downstream: bigint): void {
+    this.copiedRange(topic, partition, target, upstream, downstream, 1);
+  }
+
+  /**
+   * Copies of source offsets `upstream` .. `upstream + count - 1` at
+   * destination offsets `downstream` .. `downstream + count - 1`: a whole
+   * acknowledged batch at once, when its source offsets have no gap.
+   */
+  copiedRange(topic: string, partition: number, target: string, upstream: bigint, downstream: bigint, count: number): void {
     const key = `${topic}\u0000${partition}\u0000${target}`;
     const run = this.runs.get(key);
-    if (run && upstream === run.upstream + BigInt(run.count) && downstream === run.downstream + BigInt(run.count)) {
-      run.count++;
-      return;
+    if (run) {
+      const length = BigInt(run.count);
+      if (upstream === run.upstream + length && downstream === run.downstream + length) {
+        run.count += count;
+        return;
+      }
+      if (run.count > run.reported) this.ended.push(this.sync(run));
     }
-    if (run && run.count > run.reported) this.ended.push(this.sync(run));
-    this.runs.set(key, { flow: { cluster: this.context.cluster, topic, partition, target }, upstream, downstream, count: 1, reported: 0 });
+    this.runs.set(key, { flow: { cluster: this.context.cluster, topic, partition, target }, upstream, downstream, count, reported: 0 });
   }
 
   /** Syncs of every run that grew or ended since the last call. */

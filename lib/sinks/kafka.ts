@@ -73,10 +73,10 @@ export interface KafkaSinkOptions<T extends KafkaOutput = KafkaOutput> {
   /** With explicit partitions (--partitioning preserve): refuses a batch for a partition the destination lacks. */
   partitions?: PartitionGuard;
   /**
-   * Called once per acknowledged send, in order, with the offset the
-   * destination gave each message that named its partition (offset syncs).
+   * Called once per acknowledged send, in order, with the messages that named
+   * their partition and the offsets the destination gave them (offset syncs).
    */
-  onAcknowledged?: (copies: { item: T; offset: string }[]) => void;
+  onAcknowledged?: (batches: AcknowledgedBatch<T>[]) => void;
 }
 
 export function kafkaSink<T extends KafkaOutput>(options: KafkaSinkOptions<T>): Sink<T> {
@@ -91,7 +91,7 @@ export function kafkaSink<T extends KafkaOutput>(options: KafkaSinkOptions<T>): 
       timeout: options.timeoutMs ?? 30_000,
       topicMessages: byTopic(messages),
     });
-    options.onAcknowledged?.(destinationOffsets(messages, metadata));
+    options.onAcknowledged?.(acknowledgedBatches(messages, metadata));
   };
 
   /** Sends `indices` of `items`; a too-large refusal is split until the one message is found. */
@@ -148,24 +148,33 @@ export function kafkaSink<T extends KafkaOutput>(options: KafkaSinkOptions<T>): 
   };
 }
 
+/** Messages of one send that went to one partition, in order, and the offset the first of them got. */
+export interface AcknowledgedBatch<T> {
+  topic: string;
+  partition: number;
+  baseOffset: bigint;
+  items: T[];
+}
+
 /**
- * The offset each message with an explicit partition got: kafkajs sends one
- * record batch per partition in a request, in the order given, so the n-th
- * message of a partition is at the batch's base offset + n.
+ * The messages of a send with an explicit partition, by partition, with
+ * each partition's base offset: kafkajs sends one record batch per partition
+ * in a request, in the order given, so the n-th message of a partition is at
+ * the base offset + n.
  */
-export function destinationOffsets<T extends KafkaOutput>(messages: T[], metadata: RecordMetadata[]): { item: T; offset: string }[] {
-  const next = new Map<string, bigint>();
-  for (const m of metadata) if (m.baseOffset !== undefined) next.set(`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset));
-  const out: { item: T; offset: string }[] = [];
+export function acknowledgedBatches<T extends KafkaOutput>(messages: T[], metadata: RecordMetadata[]): AcknowledgedBatch<T>[] {
+  const byTopic = new Map<string, Map<number, AcknowledgedBatch<T>>>();
+  for (const m of metadata) {
+    if (m.baseOffset === undefined) continue;
+    let partitions = byTopic.get(m.topicName);
+    if (!partitions) byTopic.set(m.topicName, (partitions = new Map()));
+    partitions.set(m.partition, { topic: m.topicName, partition: m.partition, baseOffset: BigInt(m.baseOffset), items: [] });
+  }
   for (const item of messages) {
     if (item.partition === undefined) continue;
-    const key = `${item.topic}\u0000${item.partition}`;
-    const offset = next.get(key);
-    if (offset === undefined) continue;
-    out.push({ item, offset: String(offset) });
-    next.set(key, offset + 1n);
+    byTopic.get(item.topic)?.get(item.partition)?.items.push(item);
   }
-  return out;
+  return [...byTopic.values()].flatMap((partitions) => [...partitions.values()].filter((b) => b.items.length > 0));
 }
 
 /**

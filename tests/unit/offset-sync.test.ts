@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { unprotectedTwoWay } from "../../lib/kafka/replication-rules.ts";
 import { groupSyncAction } from "../../lib/replication/group-sync.ts";
 import { decodeOffsetSync, encodeOffsetSync, OffsetSyncFormatError, OffsetSyncStore, OffsetSyncTracker, type Flow } from "../../lib/replication/offset-sync.ts";
-import { destinationOffsets, type KafkaOutput } from "../../lib/sinks/kafka.ts";
+import { recordBatch } from "../../lib/replication/failover.ts";
+import type { ReplicaMessage } from "../../lib/processors/replicate.ts";
+import { acknowledgedBatches, type KafkaOutput } from "../../lib/sinks/kafka.ts";
 
 const FLOW: Flow = { cluster: "src", topic: "logins", partition: 0, target: "remote.logins" };
 
@@ -139,11 +141,26 @@ describe("destination offsets of a send", () => {
   test("the n-th message of a partition is at the batch's base offset + n; unpartitioned messages have none", () => {
     const m = (topic: string, partition?: number): KafkaOutput => ({ topic, partition, key: null, value: "v", headers: {} });
     const messages = [m("a", 0), m("a", 1), m("a", 0), m("b", 0), m("a"), m("a", 0)];
-    const offsets = destinationOffsets(messages, [
+    const batches = acknowledgedBatches(messages, [
       { topicName: "a", partition: 0, errorCode: 0, baseOffset: "100" },
       { topicName: "a", partition: 1, errorCode: 0, baseOffset: "7" },
       { topicName: "b", partition: 0, errorCode: 0, baseOffset: "0" },
     ]);
-    expect(offsets.map((o) => [messages.indexOf(o.item), o.offset])).toEqual([[0, "100"], [1, "7"], [2, "101"], [3, "0"], [5, "102"]]);
+    expect(batches.map((b) => [b.topic, b.partition, b.baseOffset, b.items.map((i) => messages.indexOf(i))])).toEqual([
+      ["a", 0, 100n, [0, 2, 5]],
+      ["a", 1, 7n, [1]],
+      ["b", 0, 0n, [3]],
+    ]);
+  });
+
+  test("a batch without gaps is one range; one with gaps is copy by copy", () => {
+    const copy = (offset: number): ReplicaMessage => ({ topic: "remote.logins", partition: 0, sourceTopic: "logins", sourceOffset: String(offset), key: null, value: "v", headers: {}, timestamp: "0" });
+    const tracker = new OffsetSyncTracker({ cluster: "src", provenance: "cluster" });
+    recordBatch(tracker, { topic: "remote.logins", partition: 0, baseOffset: 50n, items: [10, 11, 12].map(copy) });
+    recordBatch(tracker, { topic: "remote.logins", partition: 0, baseOffset: 53n, items: [13, 15, 16].map(copy) });
+    expect(tracker.changed().map((s) => [s.upstream, s.downstream, s.count])).toEqual([
+      [10n, 50n, 4],
+      [15n, 54n, 2],
+    ]);
   });
 });
