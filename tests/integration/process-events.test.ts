@@ -70,7 +70,10 @@ function toolArgs(topics: Topics, group: string): string[] {
 async function readCommitted(topic: string): Promise<(KafkaMessage & { partition: number })[]> {
   const out: (KafkaMessage & { partition: number })[] = [];
   const result = await readTopicToEnd(kafkaClient(), topic, {
-    onMessages: (partition, messages) => out.push(...messages.map((m) => ({ ...m, partition }))),
+    // Returns nothing: a returned number would end the read after that many messages.
+    onMessages: (partition, messages) => {
+      out.push(...messages.map((m) => ({ ...m, partition })));
+    },
     idleTimeoutMs: 30_000,
     log: silentLogger,
   });
