@@ -172,9 +172,15 @@ function saslOptions(sasl: NonNullable<KafkaSection["sasl"]>): SASLOptions {
 
 // kafkajs logs every retried request at ERROR; the tools report what finally
 // failed themselves, so these are warnings about a connection, not failures.
+// A transaction begun while the previous one's markers are still being
+// written is refused with CONCURRENT_TRANSACTIONS and retried at once: routine
+// for a transaction per chunk, so it stays at debug.
+const ROUTINE = "another concurrent operation on the same transaction";
+
 function forwardKafkaLog(log: Logger, section: string, { level, log: entry }: LogEntry): void {
   const { message, broker, error } = entry as { message: string; broker?: string; error?: string };
   const fields = { kafka: section, ...(broker ? { broker } : {}), ...(error ? { error } : {}) };
-  if (level <= logLevel.WARN) log.warn(`kafkajs: ${message}`, fields);
+  const routine = message.includes(ROUTINE) || (error?.includes(ROUTINE) ?? false);
+  if (level <= logLevel.WARN && !routine) log.warn(`kafkajs: ${message}`, fields);
   else log.debug(`kafkajs: ${message}`, fields);
 }
