@@ -3,8 +3,9 @@
  * of the local stack, and loop prevention by default: a group that consumed
  * 400 of 1000 messages on the source resumes on the destination exactly at
  * the 401st copy, although the destination topic held 50 other messages
- * first; copying back under the same names copies nothing; --no-provenance
- * refuses that two-way setup.
+ * first; a group with an active member on the destination is left alone;
+ * copying back under the same names copies nothing; --no-provenance refuses
+ * that two-way setup.
  */
 import { describe, expect, test } from "bun:test";
 import { kafkaSection } from "../../lib/config/kafka-section.ts";
@@ -61,6 +62,39 @@ describe("kafka2kafka failover", () => {
       },
     ]);
     expect(await steps.run("read on the destination", 60_000, firstRead(app, topic))).toBe("#400");
+    steps.done();
+  });
+
+  test("--sync-groups leaves a group alone while it has an active member on the destination", async () => {
+    const steps = new Steps("kafka2kafka --sync-groups, active group");
+    const topic = uniqueName("k2k-failover-active");
+    const app = uniqueName("app");
+    await steps.run("prepare topics", 60_000, (async () => {
+      await createTopic(topic, 1, REMOTE);
+      await produce(topic, Array.from({ length: 100 }, (_, i) => ({ value: `#${i}` })), REMOTE);
+      await createTopic(topic, 1);
+      await withAdmin(REMOTE, (admin) => admin.setOffsets({ groupId: app, topic, partitions: [{ partition: 0, offset: "40" }] }));
+    })());
+    // A member of the group consumes on the destination already (and commits nothing).
+    const member = kafkaClient().consumer({ groupId: app, maxWaitTimeInMs: 100 });
+    try {
+      await steps.run("member joins on the destination", 60_000, (async () => {
+        const joined = new Promise<void>((resolve) => member.on(member.events.GROUP_JOIN, () => resolve()));
+        await member.connect();
+        await member.subscribe({ topics: [topic], fromBeginning: true });
+        await member.run({ autoCommit: false, eachMessage: async () => {} });
+        await joined;
+      })());
+      const run = await steps.run("kafka2kafka", 120_000, runToolToEnd("tools/kafka2kafka.ts", [
+        "--topic", topic, "--group", uniqueName("k2k"), "--sync-groups", `^${app}$`, "--until-caught-up", "--json",
+      ]));
+      expect(run.code).toBe(0);
+      expect(summaryOf(run.stdout).group_sync).toMatchObject([{ group: app, source_offset: "40", translated: "40", destination_offset: null, action: "active" }]);
+    } finally {
+      await member.disconnect();
+    }
+    const [committed] = await withAdmin(undefined, (admin) => admin.fetchOffsets({ groupId: app, topics: [topic] }));
+    expect(committed!.partitions[0]!.offset).toBe("-1");
     steps.done();
   });
 
