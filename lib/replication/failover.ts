@@ -99,7 +99,9 @@ export async function startFailover(options: FailoverOptions): Promise<Failover>
   let groupRound: Promise<unknown> = Promise.resolve();
   const groupTimer = options.syncGroups
     ? setInterval(() => {
-        groupRound = groupRound.then(() => writer.flush().then(groupSync)).catch(warn("group offset sync"));
+        // A long run's report: each partition's offsets on both sides, every interval.
+        const report = (rows: GroupSyncRow[]) => rows.forEach((row) => log.info("group offsets", { ...row }));
+        groupRound = groupRound.then(() => writer.flush().then(groupSync).then(report)).catch(warn("group offset sync"));
       }, options.syncIntervalMs)
     : undefined;
 

@@ -11,7 +11,7 @@
  * const writer = await openOffsetSyncWriter({ kafka: destinationKafka, admin, topic, tracker, store, log });
  * await writer.flush(); // the runs that grew since the last flush, acknowledged, then in the store
  */
-import type { Admin, Kafka, Producer } from "kafkajs";
+import { Partitioners, type Admin, type Kafka, type Producer } from "kafkajs";
 import { readTopicToEnd, TopicNotFoundError } from "../inspect/read-topic.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
@@ -70,7 +70,14 @@ export async function openOffsetSyncWriter(options: OffsetSyncWriterOptions): Pr
   const { topic, tracker, store, log } = options;
   const ensured = await ensureTopic(options.admin, topic, { partitions: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }] });
   if (ensured.created) log.info("created offset-syncs topic", { topic });
-  const producer: Producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // One partition: the partitioner never matters; naming one keeps kafkajs from warning about its default.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 5 },
+  });
   await producer.connect();
   // One flush at a time: a later state of a run must never be written before an earlier one.
   let chain: Promise<void> = Promise.resolve();
