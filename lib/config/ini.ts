@@ -67,9 +67,12 @@ export function parseIni(text: string, path: string): IniFile {
       continue;
     }
     const delimiter = line.search(/[=:]/);
-    if (!section) throw new ConfigError(`${where}: '${trimmed}' is outside any [section]`);
-    if (delimiter < 0) throw new ConfigError(`${where}: [${sectionName}] '${trimmed}' has no value (write key = value)`);
     const key = line.slice(0, delimiter).trim().toLowerCase();
+    // Only the key is named: the line may hold a password (the line number locates it).
+    if (!section) {
+      throw new ConfigError(`${where}: ${delimiter < 0 ? "a line" : `key '${key}'`} is outside any [section]`);
+    }
+    if (delimiter < 0) throw new ConfigError(`${where}: [${sectionName}] a line has no value (write key = value; a value can continue on indented lines)`);
     if (key === "") throw new ConfigError(`${where}: [${sectionName}] a line starts with '${line[delimiter]}' and has no key`);
     if (section.has(key)) throw new ConfigError(`${where}: [${sectionName}] key '${key}' appears twice`);
     section.set(key, line.slice(delimiter + 1).trim());

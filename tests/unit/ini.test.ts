@@ -84,6 +84,18 @@ describe("database.ini as Python's configparser reads it", () => {
     expect(() => parseIni("x = 1\n", "f.ini")).toThrow(/outside any \[section\]/);
   });
 
+  test("a malformed line is located by its number, never echoed (it may hold a password)", () => {
+    expect(() => parseIni("password = hunter2\n[a]\n", "f.ini")).toThrow("f.ini:1: key 'password' is outside any [section]");
+    expect(() => parseIni("[a]\npassword =\nhunter2\n", "f.ini")).toThrow("f.ini:3: [a] a line has no value");
+    for (const text of ["password = hunter2\n", "[a]\nhunter2\n", "hunter2\n"]) {
+      try {
+        parseIni(text, "f.ini");
+      } catch (error) {
+        expect((error as Error).message).not.toContain("hunter2");
+      }
+    }
+  });
+
   test("an authSource in a MongoDB uri is respected; auth_source wins over it", () => {
     const dir = mkdtempSync(join(tmpdir(), "kt-ini-"));
     const path = join(dir, "database.ini");
