@@ -33,9 +33,9 @@ let config: string;
 let logDir: string;
 const runs: Array<{ what: string; tool: string; run: RunToolResult }> = [];
 
-/** Runs a tool with the secret-laden config and a log directory; keeps its output for the sweep. */
+/** Runs a tool with the secret-laden config, debug logs and a log directory; keeps its output for the sweep. */
 async function tool(what: string, name: string, args: string[], env: Record<string, string> = {}): Promise<RunToolResult> {
-  const run = await runTool(`tools/${name}.ts`, ["--config", config, "--log-dir", logDir, "--log-format", "json", ...args], {
+  const run = await runTool(`tools/${name}.ts`, ["--config", config, "--log-dir", logDir, "--log-format", "json", "--log-level", "debug", ...args], {
     env: { KT_POSTGRES_PASSWORD: SECRETS.postgres, ...env },
     timeoutMs: 90_000,
   });
