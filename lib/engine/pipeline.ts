@@ -193,6 +193,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     onChunkFailure: pauser && ((topic, partition) => pauser.failed(topic, partition)),
     state: options.partitionState,
     deadLetterLogLevel: options.deadLetterLogLevel,
+    onChunkRecovered: pauser && ((topic, partition) => pauser.recovered(topic, partition)),
   });
 
   /** Records still to consume under --max-messages: handed-back records are consumed again. */

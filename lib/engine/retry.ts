@@ -33,6 +33,8 @@ export interface RetryContext {
   signal: AbortSignal;
   /** Called at each transient failure (partition pausing counts them). */
   onTransient?: () => void;
+  /** Called when an attempt succeeds after transient failures (a paused partition resumes). */
+  onRecovered?: () => void;
 }
 
 /** An outage outlasted the run's --max-outage. */
@@ -51,7 +53,10 @@ export async function retryTransient<R>(what: string, attempt: () => Promise<R>,
   for (let failures = 0; ; failures++) {
     try {
       const value = await attempt();
-      if (failures > 0) context.log.info(`${what} succeeded again`, { after_attempts: failures + 1 });
+      if (failures > 0) {
+        context.log.info(`${what} succeeded again`, { after_attempts: failures + 1 });
+        context.onRecovered?.();
+      }
       return value;
     } catch (error) {
       const transient = isTransient(error);

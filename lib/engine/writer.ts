@@ -72,8 +72,10 @@ export interface WriterOptions<T> {
   retry: RetryContext;
   log: Logger;
   events: EngineEvents;
-  /** Told of each transient failure of a chunk's write (partition pausing). */
+  /** Told of each transient failure of a chunk's write (partition pausing)... */
   onChunkFailure?: (topic: string, partition: number) => void;
+  /** ...and of a chunk's write succeeding after such failures. */
+  onChunkRecovered?: (topic: string, partition: number) => void;
   /** Level of the line logged per dead letter; "debug" where errors are an expected output (process-events). */
   deadLetterLogLevel?: "warn" | "debug";
   /** A job's per-partition state, committed as offset metadata. Needs onError "dlq" and one writer. */
@@ -86,10 +88,14 @@ export interface ChunkWriter<T> {
   flushState(): Promise<void>;
 }
 
-/** The retry context for one chunk's writes, counting its failures against its partition. */
+/** The retry context for one chunk's writes, counting its failures and its recovery against its partition. */
 function chunkRetry<T>(options: WriterOptions<T>, chunk: Chunk<T>): RetryContext {
-  const onFailure = options.onChunkFailure;
-  return onFailure ? { ...options.retry, onTransient: () => onFailure(chunk.topic, chunk.partition) } : options.retry;
+  const { onChunkFailure, onChunkRecovered } = options;
+  return {
+    ...options.retry,
+    ...(onChunkFailure ? { onTransient: () => onChunkFailure(chunk.topic, chunk.partition) } : {}),
+    ...(onChunkRecovered ? { onRecovered: () => onChunkRecovered(chunk.topic, chunk.partition) } : {}),
+  };
 }
 
 export function chunkWriter<T>(options: WriterOptions<T>): ChunkWriter<T> {

@@ -6,7 +6,9 @@
  * Retriable: anything kafkajs marks `retriable` (broker unavailable, leader
  * moved, coordinator loading, concurrent transactions, ...), a request that
  * timed out, and kafkajs giving up after its own retries of a retriable error
- * (KafkaJSNumberOfRetriesExceeded). Never retriable: a fenced transactional
+ * (KafkaJSNumberOfRetriesExceeded), also when an outer retrier wraps that in
+ * KafkaJSNonRetriableError around the original retriable cause (what a
+ * producer's send throws while the broker restarts). Never retriable: a fenced transactional
  * producer (another member owns its partition now), a connection error
  * marked not retriable (a TLS failure, see client.ts) and everything else.
  *
@@ -28,9 +30,16 @@ interface KafkaishError {
 /** True if retrying the same request later may succeed. */
 export function isRetriableKafkaError(error: unknown): boolean {
   if (isFencedError(error)) return false;
-  const e = error as KafkaishError | undefined;
-  if (e?.retriable === false && e.name === "KafkaJSConnectionError") return false;
-  return e?.retriable === true || (e?.name !== undefined && RETRIABLE_NAMES.has(e.name));
+  for (let e = error as KafkaishError | undefined, depth = 0; e && depth < 5; e = e.cause as KafkaishError | undefined, depth++) {
+    if (e.retriable === false && e.name === "KafkaJSConnectionError") return false;
+    if (e.retriable === true || (e.name !== undefined && RETRIABLE_NAMES.has(e.name))) return true;
+    // A kafkajs retrier around another (a producer's send around its
+    // connection's) reports the inner one giving up as KafkaJSNonRetriableError
+    // with the original error as cause: a broker down for a restart. Decided
+    // by that cause; a genuinely final error is its own, non-retriable cause.
+    if (e.name !== "KafkaJSNonRetriableError" || e.cause === e) return false;
+  }
+  return false;
 }
 
 /** True if the error, or one it wraps, says a newer producer with the same transactional id took over. */
