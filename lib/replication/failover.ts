@@ -81,7 +81,14 @@ export async function startFailover(options: FailoverOptions): Promise<Failover>
   const store = new OffsetSyncStore();
   for (const sync of intoDestination) if (sync.cluster === source.cluster) store.add(sync);
   const tracker = new OffsetSyncTracker({ cluster: source.cluster, provenance: options.provenance });
-  const writer: OffsetSyncWriter = await openOffsetSyncWriter({ kafka: destination.kafka, admin: destination.admin, topic: options.topic, tracker, store, log });
+  const writer: OffsetSyncWriter = await openOffsetSyncWriter({
+    kafka: destination.kafka,
+    admin: destination.admin,
+    topic: options.topic,
+    tracker,
+    store: options.syncGroups ? store : undefined,
+    log,
+  });
 
   const groupSync = () =>
     syncGroups({

@@ -51,7 +51,7 @@ export async function readOffsetSyncs(kafka: Kafka, topic: string, options: { lo
 }
 
 export interface OffsetSyncWriter {
-  /** Writes the syncs that changed since the last flush, then adds them to the store. */
+  /** Writes the syncs that changed since the last flush, then adds them to the store (if any). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -61,7 +61,8 @@ export interface OffsetSyncWriterOptions {
   admin: Admin;
   topic: string;
   tracker: OffsetSyncTracker;
-  store: OffsetSyncStore;
+  /** Where written syncs go for translation; absent when no group is synced. */
+  store?: OffsetSyncStore;
   log: Logger;
 }
 
@@ -90,7 +91,7 @@ export async function openOffsetSyncWriter(options: OffsetSyncWriterOptions): Pr
       tracker.requeue(syncs);
       throw error;
     }
-    for (const sync of syncs) store.add(sync);
+    if (store) for (const sync of syncs) store.add(sync);
   };
   return {
     flush() {

@@ -178,14 +178,4 @@ export class OffsetSyncStore {
     const into = committed - best.upstream;
     return best.downstream + (into < BigInt(best.count) ? into : BigInt(best.count));
   }
-
-  /** Every flow with its provenance mode (the newest run's), for the two-way check. */
-  flowsList(): (Flow & { provenance: string })[] {
-    const out: (Flow & { provenance: string })[] = [];
-    for (const runs of this.flows.values()) {
-      const newest = [...runs.values()].at(-1);
-      if (newest) out.push({ cluster: newest.cluster, topic: newest.topic, partition: newest.partition, target: newest.target, provenance: newest.provenance });
-    }
-    return out;
-  }
 }
