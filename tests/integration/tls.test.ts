@@ -211,6 +211,9 @@ describe("a TLS or SASL misconfiguration fails at once with one clear line", () 
         expect(run.code, run.stderr).toBe(c.code ?? 1);
         expect(said).toMatch(c.says);
         if (!report) expect(plain, run.stderr).toHaveLength(1);
+        // Failing at once means no retry: kafkajs logs each failed connection attempt.
+        const attempts = run.stderr.split("\n").filter((l) => l.includes('"msg":"kafkajs: Connection error'));
+        expect(attempts.length, run.stderr).toBeLessThanOrEqual(1);
         for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
       },
       // The run itself is killed (timedOut) after FAIL_WITHIN_MS.
