@@ -142,16 +142,22 @@ function offsetsWriter<T>(options: WriterOptions<T>, sink: Sink<T>): ChunkWriter
     const position = state ? await take(chunk.topic, chunk.partition, chunk.epoch) : undefined;
     const step = state?.prepare(chunk);
     const items = withStateItems(chunk, step);
+    // The processor's dead letters go out while the sink writes (one round trip less per
+    // chunk); both are durable before the offset is committed. Under "stop" they are poison.
+    const early = options.onError === "dlq" && chunk.dead.length ? sendDeadLetters(options, chunk.dead) : undefined;
+    early?.catch(() => {}); // awaited below; a sink failure first must not leave it unhandled
     const result = items.length
       ? await retryTransient(`write to ${sink.name}`, () => timedWrite(options, items.length, () => sink.write(items)), chunkRetry(options, chunk))
       : { written: 0, duplicates: 0, rejected: [] };
     if (result === undefined) return { kind: "stopped" };
     checkAccounted(sink.name, result, items.length);
-    const dead = [...chunk.dead, ...rejectedLetters(chunk, result)];
+    const rejected = rejectedLetters(chunk, result);
+    const dead = [...chunk.dead, ...rejected];
     if (dead.length && options.onError === "stop") {
       return durable(chunk, result, [], performance.now() - started, "source", earliest(dead));
     }
-    if (dead.length && !(await sendDeadLetters(options, dead))) return { kind: "stopped" };
+    if (early && !(await early)) return { kind: "stopped" };
+    if (rejected.length && !(await sendDeadLetters(options, rejected))) return { kind: "stopped" };
     step?.apply();
     if (position) position.next = chunk.nextOffset;
     return durable(chunk, result, dead, performance.now() - started, "source", undefined, step?.metadata);
