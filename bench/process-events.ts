@@ -10,7 +10,7 @@
  * 3. process-events --until-caught-up with the user-login pipeline, at
  *    least once, then exactly once (a Kafka transaction per 1000 messages).
  * Each runs as its own process; msg/s is N over the wall time from start to
- * exit (group join included for all three), CPU per message is the process's
+ * exit (group join included for all three; use 100k or more, so start-up does not dominate), CPU per message is the process's
  * user+system CPU time over N. Goals: >= 0.9x at least once, >= 0.7x exactly once.
  *
  * Usage: bun bench/process-events.ts [--messages 50000] [--batch-size 1000]
