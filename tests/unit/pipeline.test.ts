@@ -9,7 +9,8 @@ import { silentLogger } from "../../lib/log/logger.ts";
 import { EngineEvents } from "../../lib/engine/events.ts";
 import { IncompleteCommitError, PoisonMessageError, runPipeline, SinkOutageError } from "../../lib/engine/pipeline.ts";
 import type { Processor } from "../../lib/engine/record.ts";
-import { TransientSinkError } from "../../lib/engine/sink.ts";
+import type { PartitionState } from "../../lib/engine/partition-state.ts";
+import { SinkFencedError, TransientSinkError } from "../../lib/engine/sink.ts";
 import {
   FakeDeadLetters,
   FakeSink,
@@ -343,5 +344,81 @@ describe("the terminal's status line during a run", () => {
     // The lag is known before the run catches up (not only once it is idle), and with a rate, the time left.
     expect(lines.some((l) => /lag [1-9][\d,]*/.test(l))).toBe(true);
     expect(lines.some((l) => /caught up in \d+s/.test(l))).toBe(true);
+  });
+});
+
+/**
+ * A partition state that counts records per partition: each chunk writes one
+ * "count=<n>" item and commits the running count as offset metadata; a stop
+ * flushes "final=<n>".
+ */
+function countingState() {
+  const counts = new Map<string, number>();
+  const restored: string[] = [];
+  const state: PartitionState<string> = {
+    restore(topic, partition, committed) {
+      restored.push(`${topic}/${partition}@${committed?.offset ?? "none"}:${committed?.metadata ?? ""}`);
+      counts.set(`${topic}/${partition}`, Number(committed?.metadata || 0));
+    },
+    prepare(chunk) {
+      const key = `${chunk.topic}/${chunk.partition}`;
+      const next = (counts.get(key) ?? 0) + chunk.records.length;
+      return { items: [`count=${next}`], metadata: String(next), apply: () => counts.set(key, next) };
+    },
+    flush(topic, partition) {
+      const key = `${topic}/${partition}`;
+      const count = counts.get(key) ?? 0;
+      return count ? { items: [`final=${count}`], metadata: "", apply: () => counts.set(key, 0) } : undefined;
+    },
+  };
+  return { state, restored };
+}
+
+describe("runPipeline with a partition state", () => {
+  for (const strategy of ["offsets", "transaction"] as const) {
+    test(`${strategy}: state items go with each chunk, its metadata with each offset, a retried write does not count twice, a stop flushes`, async () => {
+      const source = new FakeSource([records("t", 0, 7)]);
+      const { state, restored } = countingState();
+      let calls = 0;
+      const fail = async () => {
+        if (calls++ === 1) throw new TransientSinkError("broker went away (test)");
+      };
+      const sink = strategy === "transaction" ? new FakeTransactionalSink(source) : new FakeSink();
+      if (sink instanceof FakeTransactionalSink) sink.midTransaction = fail;
+      else sink.before = fail;
+      const summary = await runPipeline({
+        source, sink, processor: writeValues, partitionState: state, retry: FAST_RETRY, commitStrategy: strategy, ...settings({ onError: "dlq" }),
+        deadLetters: new FakeDeadLetters(),
+      });
+      expect(summary.committed).toBe(7);
+      const written = sink instanceof FakeTransactionalSink ? sink.committed : sink.stored;
+      expect(written.filter((item) => /^(count|final)=/.test(item))).toEqual(["count=3", "count=6", "count=7", "final=7"]);
+      expect(source.metadata.get("t/0")).toBe("");
+      expect(source.committed.get("t/0")).toBe(7);
+      expect(restored).toEqual(["t/0@none:"]);
+    });
+  }
+
+  test("a member fenced on a partition hands its chunks back and never re-claims it in the same epoch", async () => {
+    const source = new FakeSource([records("t", 0, 9)]);
+    const sink = new FakeTransactionalSink(source);
+    sink.midTransaction = async (_items, call) => {
+      if (call === 1) throw new SinkFencedError("fenced by a newer producer (test)");
+    };
+    const { state } = countingState();
+    const run = runPipeline({
+      source, sink, processor: writeValues, partitionState: state, commitStrategy: "transaction",
+      ...settings({ onError: "dlq", untilCaughtUp: false }), deadLetters: new FakeDeadLetters(),
+    });
+    await waitFor("the fenced chunk and the ones after it to be handed back", () => sink.claims.length === 1 && source.committed.get("t/0") === 3 && sink.committed.length === 4);
+    await sleep(50);
+    expect(sink.claims).toEqual(["t/0"]);
+    // The rebalance the zombie's rejoining causes: a new epoch, claimed afresh from the committed offset.
+    source.rebalance([{ topic: "t", partition: 0 }]);
+    await waitFor("the new epoch to commit everything", () => source.committed.get("t/0") === 9);
+    expect(sink.claims).toEqual(["t/0", "t/0"]);
+    source.crash(new Error("end of test"));
+    await run;
+    expect(sink.committed.filter((item) => !item.startsWith("count="))).toEqual(records("t", 0, 9).map((r) => r.value!.toString()));
   });
 });
