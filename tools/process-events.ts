@@ -77,6 +77,8 @@ const spec = defineTool({
 
 await runTool(spec, async (flags, ctx) => {
   const { fromBeginning, window, settings } = pipelineRunFlags(flags, { batchSize: DEFAULT_BATCH_SIZE });
+  // Errors are one of the three outcomes of every message, not a failure to stop at.
+  if (settings.onError === "stop") throw new UsageError("--on-error stop does not apply to process-events: bad messages are its errors output (--errors-topic)");
   const delivery = flags.choice("delivery", ["exactly-once", "at-least-once"] as const, "exactly-once");
   const sessionTimeoutMs = flags.int("session-timeout-ms", 30_000, { min: 6_000, max: 300_000 });
   const pipeline = loadPipelineFile(flags.string("pipeline", DEFAULT_PIPELINE));

@@ -111,10 +111,7 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
     const { outputs } = options;
     const outputTopics = [outputs.processed, outputs.errors, outputs.filtered, outputs.summary];
     if (outputTopics.includes(options.inputTopic)) throw new UsageError(`the input topic '${options.inputTopic}' is also an output topic`);
-    for (const topic of new Set(outputTopics)) {
-      if (topic !== null && (await ensureTopic(outAdmin, topic)).created) log.info("created output topic", { topic });
-    }
-
+    // The input is checked (it must exist) before any output topic is created.
     source = await openKafkaSource({
       kafka: inKafka,
       groupId: options.groupId,
@@ -125,6 +122,10 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       log,
       name: `kafka [${options.kafka.name}]`,
     });
+    for (const topic of new Set(outputTopics)) {
+      if (topic !== null && (await ensureTopic(outAdmin, topic)).created) log.info("created output topic", { topic });
+    }
+
     const sinkSettings = { name: `kafka [${options.toKafka.name}]`, compression: CompressionTypes.None, maxBatchBytes: DEFAULT_MAX_MESSAGE_BYTES };
     if (exactlyOnce) {
       sink = transactionalKafkaSink({
