@@ -26,6 +26,8 @@ export interface Chunk<T> {
   bytes: number;
   /** performance.now() at consumption, for commit latency. */
   consumedAt: number;
+  /** The partition's pause generation at consumption (see partition-rewind.ts); a chunk from before a pause is handed back. */
+  generation?: number;
 }
 
 export function processChunk<T>(

@@ -9,6 +9,10 @@
  * - A failed offset commit is not counted as committed (issue 9, 4g): its
  *   records stay pending, and a later successful commit of the partition (a
  *   commit covers everything before its offset) counts them.
+ * - A chunk of a partition paused since it was consumed (`stale`, see
+ *   partition-rewind.ts) is handed back, durable or not, so no commit jumps
+ *   over a chunk a writer gave up at the pause; the partition is read again
+ *   from {@link Committer.position} when it resumes.
  * - Under the `transaction` strategy the sink's transaction committed the
  *   offset already; the committer only counts.
  *
@@ -49,6 +53,8 @@ export interface CommitterOptions {
   events: EngineEvents;
   log: Logger;
   progress: Progress;
+  /** True for a chunk whose partition was paused after it was consumed: handed back, never committed. */
+  stale?: (chunk: Chunk<unknown>) => boolean;
 }
 
 interface Settled<T> {
@@ -66,6 +72,8 @@ export class Committer<T> {
   readonly counts: Counts = { consumed: 0, written: 0, duplicates: 0, deadLettered: 0, skipped: 0, committed: 0, bytes: 0, returned: 0 };
   private readonly order = new CommitOrder<Settled<T>>();
   private readonly pending = new Map<string, Pending<T>>();
+  /** Per partition, the next offset after the last chunk accepted for commit, and its epoch. */
+  private readonly positions = new Map<string, { epoch: number; next: string }>();
 
   constructor(private readonly options: CommitterOptions) {}
 
@@ -80,8 +88,14 @@ export class Committer<T> {
     const durables: Durable<T>[] = [];
     for (const settled of ready) {
       const { outcome } = settled;
+      if (this.options.stale?.(settled.chunk)) {
+        this.giveBack(settled.chunk, "paused");
+        continue;
+      }
       if (outcome.kind === "durable" && outcome.durable.chunk.epoch === this.options.source.epoch()) {
         durables.push(outcome.durable);
+        const { topic, partition, epoch, nextOffset } = settled.chunk;
+        this.positions.set(`${topic}\u0000${partition}`, { epoch, next: nextOffset });
         if (outcome.durable.poison) break;
         continue;
       }
@@ -107,14 +121,26 @@ export class Committer<T> {
     return this.pending.size === 0;
   }
 
+  /** The next offset after the last chunk of the partition accepted for commit (durable, committed or pending) in the current epoch. */
+  position(topic: string, partition: number): string | undefined {
+    const found = this.positions.get(`${topic}\u0000${partition}`);
+    return found?.epoch === this.options.source.epoch() ? found.next : undefined;
+  }
+
   get uncommitted(): number {
     let records = 0;
     for (const pending of this.pending.values()) for (const d of pending.durables) records += d.chunk.records.length;
     return records;
   }
 
-  private giveBack(chunk: Chunk<T>, why: "revoked" | "stopped"): void {
+  private giveBack(chunk: Chunk<T>, why: "revoked" | "stopped" | "paused"): void {
     this.counts.returned += chunk.records.length;
+    if (why === "paused") {
+      this.options.log.debug("handing back a chunk of a paused partition; it is read again when the partition resumes", {
+        partition: `${chunk.topic}/${chunk.partition}`,
+        records: chunk.records.length,
+      });
+    }
     if (why === "revoked") {
       this.options.events.emit("chunk.revoked", { topic: chunk.topic, partition: chunk.partition, records: chunk.records.length });
       this.options.log.info("not committing a chunk consumed before a rebalance", {

@@ -39,6 +39,7 @@ import type { DeadLetterTopic } from "./dead-letter.ts";
 import { EngineEvents } from "./events.ts";
 import { DEFAULT_PAUSE_POLICY, partitionPauser, type PausePolicy } from "./partition-pauser.ts";
 import { DEFAULT_MEMORY_SOFT_LIMIT_BYTES, memoryCeiling } from "./memory-ceiling.ts";
+import { partitionRewind } from "./partition-rewind.ts";
 import { nextOffset, type Processor, type SourceRecord } from "./record.ts";
 import { retryTransient, type RetryContext } from "./retry.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -154,7 +155,7 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
       skipped: counts().skipped,
     }),
   });
-  committer = new Committer<T>({ source, events, log, progress });
+  committer = new Committer<T>({ source, events, log, progress, stale: (chunk) => rewind.stale(chunk) });
   const counts = () => committer!.counts;
 
   let stopReason: StopReason | undefined;
@@ -180,7 +181,8 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     stopping: () => stopReason === "signal" || stopReason === "error",
     signal: stopController.signal,
   };
-  const pauser = options.pausePolicy === false ? undefined : partitionPauser(options.pausePolicy ?? DEFAULT_PAUSE_POLICY, { source, log, events });
+  const rewind = partitionRewind({ source, log, signal: stopController.signal, committedPosition: (topic, partition) => committer!.position(topic, partition) });
+  const pauser = options.pausePolicy === false ? undefined : partitionPauser(options.pausePolicy ?? DEFAULT_PAUSE_POLICY, { source: rewind, log, events });
   const writer = chunkWriter({
     sink: options.sink,
     deadLetters: options.deadLetters,
@@ -194,20 +196,28 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     state: options.partitionState,
     deadLetterLogLevel: options.deadLetterLogLevel,
     onChunkRecovered: pauser && ((topic, partition) => pauser.recovered(topic, partition)),
+    rewind,
   });
 
   /** Records still to consume under --max-messages: handed-back records are consumed again. */
   const budget = () => (options.maxMessages === undefined ? Infinity : options.maxMessages - (counts().consumed - counts().returned));
 
   const onBatch = async (batch: SourceBatch): Promise<number> => {
+    const { topic, partition } = batch;
+    // Fetched before a pause: its chunks would follow the ones handed back, so it is read again at resume.
+    if (rewind.isPaused(topic, partition)) return 0;
+    const generation = rewind.generation(topic, partition);
     if (batch.records.length === 0) {
       // Only transaction markers or aborted records: an empty chunk commits past them, in order with the rest.
-      if (!stopReason) queue.pushNow(processChunk(batch, [], options.processor));
+      if (!stopReason) {
+        rewind.consumed(topic, partition, batch.epoch, batch.nextOffset);
+        queue.pushNow({ ...processChunk(batch, [], options.processor), generation });
+      }
       return 0;
     }
     let taken = 0;
     while (taken < batch.records.length) {
-      if (stopReason || !batch.isActive()) break;
+      if (stopReason || !batch.isActive() || rewind.generation(topic, partition) !== generation) break;
       const room = Math.min(options.batchSize, budget());
       if (room <= 0) break;
       const records = batch.records.slice(taken, taken + room);
@@ -220,7 +230,11 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
         }
       }
       const rest = taken + records.length === batch.records.length;
-      const chunk = processChunk({ ...batch, nextOffset: rest ? batch.nextOffset : nextOffset(records[records.length - 1]!) }, records, options.processor);
+      const chunk: Chunk<T> = {
+        ...processChunk({ ...batch, nextOffset: rest ? batch.nextOffset : nextOffset(records[records.length - 1]!) }, records, options.processor),
+        generation,
+      };
+      rewind.consumed(topic, partition, batch.epoch, records[0]!.offset);
       if (!(await queue.push(chunk, batch.heartbeat))) break;
       counts().consumed += records.length;
       taken += records.length;
@@ -255,7 +269,8 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
       inFlight++;
       let outcome: WriteOutcome<T> = { kind: "stopped" };
       // After an error nothing more is written or committed, so a rerun starts where it stopped.
-      if (stopReason !== "error") {
+      // A chunk queued before its partition was paused is handed back unwritten (the committer gives it back).
+      if (stopReason !== "error" && !rewind.stale(chunk)) {
         try {
           outcome = await writer.write(chunk);
         } catch (error) {

@@ -35,6 +35,13 @@ export interface RetryContext {
   onTransient?: () => void;
   /** Called when an attempt succeeds after transient failures (a paused partition resumes). */
   onRecovered?: () => void;
+  /** Shared by the retries of one partition's chunks, so a chunk handed back at a pause does not restart it; default: this retry's own. */
+  outage?: OutageClock;
+}
+
+/** When an outage began: the first transient failure since the last success. */
+export interface OutageClock {
+  since?: number;
 }
 
 /** An outage outlasted the run's --max-outage. */
@@ -49,10 +56,11 @@ export function isTransient(error: unknown): boolean {
 
 /** Runs `attempt` until it succeeds; transient failures back off. Undefined if the run stops meanwhile. */
 export async function retryTransient<R>(what: string, attempt: () => Promise<R>, context: RetryContext): Promise<R | undefined> {
-  let outageStarted: number | undefined;
+  const clock = context.outage ?? {};
   for (let failures = 0; ; failures++) {
     try {
       const value = await attempt();
+      clock.since = undefined;
       if (failures > 0) {
         context.log.info(`${what} succeeded again`, { after_attempts: failures + 1 });
         context.onRecovered?.();
@@ -64,8 +72,8 @@ export async function retryTransient<R>(what: string, attempt: () => Promise<R>,
       if (!transient) throw error;
       context.onTransient?.();
       if (context.stopping()) return undefined;
-      outageStarted ??= performance.now();
-      const outageMs = performance.now() - outageStarted;
+      clock.since ??= performance.now();
+      const outageMs = performance.now() - clock.since;
       const { maxOutageMs } = context.policy;
       if (maxOutageMs !== undefined && outageMs >= maxOutageMs) {
         throw new SinkOutageError(

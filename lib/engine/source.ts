@@ -88,6 +88,13 @@ export interface Source {
   /** Stops fetching a partition until resumed; what was fetched is still handled. */
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
+  /**
+   * Moves a partition's fetch position: the next batch starts at `offset`.
+   * A batch fetched before sees isActive() false. The engine rewinds a
+   * paused partition this way to what it committed, so the chunks it handed
+   * back are read again and nothing is skipped.
+   */
+  seek(topic: string, partition: number, offset: string): void;
   /** Stops fetching; a batch handler in progress sees isActive() false. */
   stop(): Promise<void>;
   close(): Promise<void>;

@@ -36,6 +36,7 @@ import type { DeadLetter, DeadLetterTopic } from "./dead-letter.ts";
 import type { EngineEvents } from "./events.ts";
 import type { PartitionState, StateStep } from "./partition-state.ts";
 import { recordRef } from "./record.ts";
+import type { PartitionRewind } from "./partition-rewind.ts";
 import { retryTransient, type RetryContext } from "./retry.ts";
 import { isTransactionalSink, SinkFencedError, type Sink, type SinkResult, type TransactionalSink } from "./sink.ts";
 import type { CommittedOffset, Source } from "./source.ts";
@@ -58,7 +59,7 @@ export interface Durable<T> {
 
 export type WriteOutcome<T> =
   | { kind: "durable"; durable: Durable<T> }
-  /** The run stopped before the chunk was durable: nothing of it is committed. */
+  /** The run stopped, or the chunk's partition was paused, before the chunk was durable: nothing of it is committed. */
   | { kind: "stopped" }
   /** The chunk's partition may belong to another member now: nothing of it is committed. */
   | { kind: "revoked" };
@@ -80,6 +81,8 @@ export interface WriterOptions<T> {
   deadLetterLogLevel?: "warn" | "debug";
   /** A job's per-partition state, committed as offset metadata. Needs onError "dlq" and one writer. */
   state?: PartitionState<T>;
+  /** Partition pausing: a chunk's retries stop once its partition is paused (the engine hands it back), and share the partition's outage clock. */
+  rewind?: Pick<PartitionRewind, "signal" | "stale" | "outage">;
 }
 
 export interface ChunkWriter<T> {
@@ -90,9 +93,16 @@ export interface ChunkWriter<T> {
 
 /** The retry context for one chunk's writes, counting its failures and its recovery against its partition. */
 function chunkRetry<T>(options: WriterOptions<T>, chunk: Chunk<T>): RetryContext {
-  const { onChunkFailure, onChunkRecovered } = options;
+  const { onChunkFailure, onChunkRecovered, rewind, retry } = options;
   return {
-    ...options.retry,
+    ...retry,
+    ...(rewind
+      ? {
+          signal: rewind.signal(chunk),
+          stopping: () => retry.stopping() || rewind.stale(chunk),
+          outage: rewind.outage(chunk.topic, chunk.partition),
+        }
+      : {}),
     ...(onChunkFailure ? { onTransient: () => onChunkFailure(chunk.topic, chunk.partition) } : {}),
     ...(onChunkRecovered ? { onRecovered: () => onChunkRecovered(chunk.topic, chunk.partition) } : {}),
   };

@@ -172,6 +172,8 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Sour
       },
       pause: (topic, partition) => connected.pause([{ topic, partitions: [partition] }]),
       resume: (topic, partition) => connected.resume([{ topic, partitions: [partition] }]),
+      // kafkajs applies it before the partition's next fetch and drops batches fetched before it (isStale).
+      seek: (topic, partition, offset) => connected.seek({ topic, partition, offset }),
       stop: () => connected.stop(),
       async close() {
         try {

@@ -86,6 +86,7 @@ export class FakeSource implements Source {
           const position = this.positions.get(k) ?? this.committed.get(k) ?? 0;
           if (position >= list.length) continue;
           const epoch = this.currentEpoch;
+          const seeks = this.seeks.get(k) ?? 0;
           const batch = list.slice(position, position + this.fetchSize);
           const taken = await handler({
             topic: batch[0]!.topic,
@@ -94,10 +95,10 @@ export class FakeSource implements Source {
             nextOffset: String(position + batch.length),
             epoch,
             heartbeat: async () => {},
-            isActive: () => this.running && this.currentEpoch === epoch,
+            isActive: () => this.running && this.currentEpoch === epoch && (this.seeks.get(k) ?? 0) === seeks,
           });
-          // Like kafkajs: a rebalance meanwhile discards the position; the owner re-reads from the committed offset.
-          if (this.currentEpoch === epoch) this.positions.set(k, position + taken);
+          // Like kafkajs: a rebalance meanwhile discards the position (the owner re-reads from the committed offset); a seek replaces it.
+          if (this.currentEpoch === epoch && (this.seeks.get(k) ?? 0) === seeks) this.positions.set(k, position + taken);
           if (taken > 0) delivered = true;
         }
         if (!delivered) await sleep(5);
@@ -161,6 +162,17 @@ export class FakeSource implements Source {
 
   resume(topic: string, partition: number): void {
     this.paused.delete(key(topic, partition));
+  }
+
+  /** Seeks by "topic/partition", in order. */
+  readonly seekLog: { partition: string; offset: number }[] = [];
+  private readonly seeks = new Map<string, number>();
+
+  seek(topic: string, partition: number, offset: string): void {
+    const k = key(topic, partition);
+    this.positions.set(k, Number(offset));
+    this.seeks.set(k, (this.seeks.get(k) ?? 0) + 1);
+    this.seekLog.push({ partition: k, offset: Number(offset) });
   }
 
   crash(error: Error): void {

@@ -240,11 +240,83 @@ describe("runPipeline with a fake source and sink", () => {
       events,
       ...settings(),
     });
-    expect(paused).toEqual(["t/0"]);
+    // Each resume reads partition 0 again, which fails again until its 10 failures are spent: paused once or more, only it.
+    expect(new Set(paused)).toEqual(new Set(["t/0"]));
     expect(t1WhilePaused).toBeGreaterThan(0);
     expect(summary.committed).toBe(33);
     expect(source.paused.size).toBe(0);
   });
+
+  test("a paused partition frees the writers and the queue: the others land everything, then it lands exactly once, in order", async () => {
+    const source = new FakeSource([records("t", 0, 30), records("t", 1, 60)]);
+    source.fetchSize = 6;
+    const sink = new FakeSink();
+    let healed = false;
+    sink.before = async (items) => {
+      if (items[0]!.startsWith("t/0/") && !healed) throw new TransientSinkError("partition 0's documents are refused for now (test)");
+    };
+    const events = new EngineEvents();
+    const paused: string[] = [];
+    events.on("partition.paused", (e) => paused.push(`${e.topic}/${e.partition}`));
+    const stop = new AbortController();
+    const running = runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: { initialMs: 5, maxMs: 5 },
+      pausePolicy: { failures: 3, windowMs: 60_000, pauseMs: 100 },
+      events,
+      ...settings({ signal: stop.signal }),
+    });
+    const landed = (partition: number) => sink.stored.filter((item) => item.startsWith(`t/${partition}/`)).length;
+    try {
+      // Before the fix both writers kept retrying partition 0's chunks and its chunks filled the queue.
+      await waitFor("partition 1 to land all 60 records while partition 0 fails", () => landed(1) === 60, 10_000);
+      expect(paused).toContain("t/0");
+      expect(landed(0)).toBe(0);
+      healed = true;
+      await waitFor("partition 0 to land all 30 records once healed", () => landed(0) === 30, 10_000);
+    } catch (error) {
+      stop.abort();
+      await running;
+      throw error;
+    }
+    const summary = await running; // --until-caught-up ends it
+    expect(summary.stoppedBy).toBe("caught-up");
+    expect(paused.every((p) => p === "t/0")).toBe(true);
+    expect(summary.duplicates).toBe(0);
+    expect(sink.calls.filter((c) => c.ok).flatMap((c) => c.items).sort()).toEqual([...sink.stored].sort());
+    expect(sink.stored.length).toBe(90);
+    for (const [partition, end] of [[0, 30], [1, 60]] as const) {
+      const commits = commitsOf(source, partition);
+      expect(commits.every((offset, i) => i === 0 || offset > commits[i - 1]!)).toBe(true);
+      expect(commits.at(-1)).toBe(end);
+    }
+  }, 30_000);
+
+  test("a partition whose writes never succeed still ends the run at --max-outage, although each pause hands its chunks back", async () => {
+    const source = new FakeSource([records("t", 0, 6), records("t", 1, 60)]);
+    source.fetchSize = 6;
+    const sink = new FakeSink();
+    sink.before = async (items) => {
+      if (items[0]!.startsWith("t/0/")) throw new TransientSinkError("partition 0's documents are refused (test)");
+    };
+    const stop = new AbortController();
+    const bound = setTimeout(() => stop.abort(), 10_000);
+    const summary = await runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: { initialMs: 5, maxMs: 5 },
+      // Pauses far shorter than the outage limit: only a clock that survives them ends the run.
+      pausePolicy: { failures: 2, windowMs: 60_000, pauseMs: 20 },
+      ...settings({ maxOutageMs: 400, signal: stop.signal }),
+    });
+    clearTimeout(bound);
+    expect(summary.stoppedBy).toBe("error");
+    expect(summary.error).toBeInstanceOf(SinkOutageError);
+    expect(commitsOf(source, 0)).toEqual([]);
+  }, 30_000);
 
   test("after an outage of the whole sink, paused partitions resume once their writes succeed again, not after the pause", async () => {
     const source = new FakeSource([records("t", 0, 30), records("t", 1, 30)]);
