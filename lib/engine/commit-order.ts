@@ -34,6 +34,11 @@ export class CommitOrder<T> {
     return ticket;
   }
 
+  /** Chunks of a partition tracked and not yet released. */
+  outstanding(topic: string, partition: number): number {
+    return this.partitions.get(`${topic}\u0000${partition}`)?.length ?? 0;
+  }
+
   /** Marks a chunk finished; returns the values now releasable, oldest first. */
   complete(ticket: CommitTicket, value: T): T[] {
     const slots = this.partitions.get(ticket.key) ?? [];

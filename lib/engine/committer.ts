@@ -10,9 +10,11 @@
  *   records stay pending, and a later successful commit of the partition (a
  *   commit covers everything before its offset) counts them.
  * - A chunk of a partition paused since it was consumed (`stale`, see
- *   partition-rewind.ts) is handed back, durable or not, so no commit jumps
- *   over a chunk a writer gave up at the pause; the partition is read again
- *   from {@link Committer.position} when it resumes.
+ *   partition-rewind.ts) that is not durable is handed back, and so is every
+ *   later chunk of its generation, durable or not: no commit jumps over a
+ *   chunk a writer gave up at the pause. (A stale chunk that became durable
+ *   with nothing handed back before it is committed as usual.) The
+ *   partition is read again from {@link Committer.position} when it resumes.
  * - Under the `transaction` strategy the sink's transaction committed the
  *   offset already; the committer only counts.
  *
@@ -74,6 +76,8 @@ export class Committer<T> {
   private readonly pending = new Map<string, Pending<T>>();
   /** Per partition, the next offset after the last chunk accepted for commit, and its epoch. */
   private readonly positions = new Map<string, { epoch: number; next: string }>();
+  /** Per partition, the pause generation in which a chunk was handed back: its later chunks follow a gap. */
+  private readonly handedBack = new Map<string, number>();
 
   constructor(private readonly options: CommitterOptions) {}
 
@@ -88,14 +92,16 @@ export class Committer<T> {
     const durables: Durable<T>[] = [];
     for (const settled of ready) {
       const { outcome } = settled;
-      if (this.options.stale?.(settled.chunk)) {
+      const key = `${settled.chunk.topic}\u0000${settled.chunk.partition}`;
+      const generation = settled.chunk.generation ?? 0;
+      if (this.options.stale?.(settled.chunk) && (outcome.kind !== "durable" || this.handedBack.get(key) === generation)) {
+        this.handedBack.set(key, generation);
         this.giveBack(settled.chunk, "paused");
         continue;
       }
       if (outcome.kind === "durable" && outcome.durable.chunk.epoch === this.options.source.epoch()) {
         durables.push(outcome.durable);
-        const { topic, partition, epoch, nextOffset } = settled.chunk;
-        this.positions.set(`${topic}\u0000${partition}`, { epoch, next: nextOffset });
+        this.positions.set(key, { epoch: settled.chunk.epoch, next: settled.chunk.nextOffset });
         if (outcome.durable.poison) break;
         continue;
       }
@@ -125,6 +131,11 @@ export class Committer<T> {
   position(topic: string, partition: number): string | undefined {
     const found = this.positions.get(`${topic}\u0000${partition}`);
     return found?.epoch === this.options.source.epoch() ? found.next : undefined;
+  }
+
+  /** Chunks of the partition tracked and not yet released (being written, queued behind one, or waiting for an earlier one). */
+  outstanding(topic: string, partition: number): number {
+    return this.order.outstanding(topic, partition);
   }
 
   get uncommitted(): number {

@@ -7,14 +7,16 @@
  * remembers the generation it was consumed in; once that is stale:
  * - a writer retrying it stops (its retry signal is aborted) and hands it back;
  * - a queued one is handed back when a writer takes it, without a write;
- * - the committer never commits it, even if it became durable, nor anything
- *   after it from the same generation: a commit never jumps over a handed-back
+ * - the committer commits nothing of its generation after a chunk handed
+ *   back, even if it became durable: a commit never jumps over a handed-back
  *   chunk. Handed-back records count as returned, like a revoked chunk's.
  * On resume the source seeks the partition back to the offset after the last
  * chunk the committer accepted in this assignment epoch (or, if none, to the
  * first offset this member consumed in it), so the handed-back records are
- * read again in the new generation. While paused, batches of the partition
- * are refused.
+ * read again in the new generation. The resume waits until the committer has
+ * settled every chunk of the partition consumed before (a sink call in flight
+ * at the pause), so that offset is final. While paused, batches of the
+ * partition are refused.
  *
  * Each partition also has one outage clock shared by all its chunks' retries,
  * so handing chunks back does not restart it: a partition whose writes never
@@ -66,6 +68,10 @@ export function partitionRewind(context: {
   signal: AbortSignal;
   /** The next offset after the last chunk accepted for commit in the current epoch; undefined: none. */
   committedPosition: (topic: string, partition: number) => string | undefined;
+  /** Chunks of the partition the committer has not settled yet. */
+  outstanding: (topic: string, partition: number) => number;
+  /** How often a resume waiting for chunks to settle looks again, ms. */
+  settleCheckMs?: number;
 }): PartitionRewind {
   const { source } = context;
   const entries = new Map<string, PartitionEntry>();
@@ -82,7 +88,7 @@ export function partitionRewind(context: {
   const stale = (chunk: Chunk<unknown>) => (chunk.generation ?? 0) !== entry(chunk.topic, chunk.partition).generation;
   let aborted: AbortSignal | undefined;
 
-  return {
+  const rewind: PartitionRewind = {
     pause(topic, partition) {
       const key = `${topic}\u0000${partition}`;
       const old = entry(topic, partition);
@@ -92,6 +98,13 @@ export function partitionRewind(context: {
     },
     resume(topic, partition) {
       const current = entry(topic, partition);
+      if (!current.paused || context.signal.aborted) return;
+      if (context.outstanding(topic, partition) > 0) {
+        // Paused again meanwhile: that pause's own resume takes over.
+        const retry = setTimeout(() => entry(topic, partition) === current && rewind.resume(topic, partition), context.settleCheckMs ?? 20);
+        retry.unref?.();
+        return;
+      }
       current.paused = false;
       const first = current.first?.epoch === source.epoch() ? current.first.offset : undefined;
       const from = context.committedPosition(topic, partition) ?? first;
@@ -117,4 +130,5 @@ export function partitionRewind(context: {
     },
     outage: (topic, partition) => entry(topic, partition).outage,
   };
+  return rewind;
 }

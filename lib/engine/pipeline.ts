@@ -181,7 +181,13 @@ export async function runPipeline<T>(options: PipelineOptions<T>): Promise<Pipel
     stopping: () => stopReason === "signal" || stopReason === "error",
     signal: stopController.signal,
   };
-  const rewind = partitionRewind({ source, log, signal: stopController.signal, committedPosition: (topic, partition) => committer!.position(topic, partition) });
+  const rewind = partitionRewind({
+    source,
+    log,
+    signal: stopController.signal,
+    committedPosition: (topic, partition) => committer!.position(topic, partition),
+    outstanding: (topic, partition) => committer!.outstanding(topic, partition),
+  });
   const pauser = options.pausePolicy === false ? undefined : partitionPauser(options.pausePolicy ?? DEFAULT_PAUSE_POLICY, { source: rewind, log, events });
   const writer = chunkWriter({
     sink: options.sink,

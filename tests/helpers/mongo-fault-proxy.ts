@@ -14,7 +14,7 @@
  * @example
  * const proxy = await startMongoFaultProxy(mongoConfig.uri);
  * proxy.writeConcernErrors = true;       // replies to insert/update/delete carry one
- * proxy.faultIf = (doc) => ...;          // optionally only for some commands
+ * proxy.faultIf = (doc, documents) => documents.some((d) => d.p === 0); // optionally only for some commands
  * const client = new MongoClient(proxy.uri);
  * await proxy.close();
  */
@@ -30,8 +30,8 @@ export interface MongoFaultProxy {
   port: number;
   /** When true, replies to write commands get a writeConcernError (code 64, WriteConcernFailed). */
   writeConcernErrors: boolean;
-  /** Narrows the fault to write commands this returns true for (default: all). */
-  faultIf?: (command: Document) => boolean;
+  /** Narrows the fault to write commands this returns true for (default: all); `documents` are those the command carries (inserts). */
+  faultIf?: (command: Document, documents: Document[]) => boolean;
   /** Write-command replies that got a writeConcernError so far. */
   faulted: number;
   /** Commands forwarded so far, by command name (find, getMore, insert, ...). */
@@ -58,6 +58,28 @@ function opMsgBody(message: Buffer): Document | undefined {
   if (message.readInt32LE(12) !== OP_MSG || message[20] !== 0) return undefined;
   const size = message.readInt32LE(21);
   return BSON.deserialize(message.subarray(21, 21 + size), { promoteValues: false, bsonRegExp: true });
+}
+
+/** The documents an OP_MSG carries in its document sequences (kind-1 sections: an insert's documents). */
+function opMsgDocuments(message: Buffer): Document[] {
+  const documents: Document[] = [];
+  const checksum = (message.readUInt32LE(16) & 1) === 1 ? 4 : 0;
+  const end = message.length - checksum;
+  for (let at = 20; at < end; ) {
+    const kind = message[at]!;
+    const size = message.readInt32LE(at + 1);
+    if (kind === 1) {
+      const sectionEnd = at + 1 + size;
+      let doc = message.indexOf(0, at + 5) + 1; // past the sequence's cstring identifier
+      while (doc < sectionEnd) {
+        const length = message.readInt32LE(doc);
+        documents.push(BSON.deserialize(message.subarray(doc, doc + length), { promoteValues: false, bsonRegExp: true }));
+        doc += length;
+      }
+      at = sectionEnd;
+    } else at += 1 + size;
+  }
+  return documents;
 }
 
 /** An OP_MSG reply with one body section, as the server would send it (no checksum). */
@@ -89,7 +111,7 @@ export async function startMongoFaultProxy(upstreamUri: string): Promise<MongoFa
         const body = opMsgBody(message);
         const name = body && Object.keys(body)[0];
         if (name) proxy.commands[name] = (proxy.commands[name] ?? 0) + 1;
-        if (proxy.writeConcernErrors && body && name && WRITE_COMMANDS.has(name) && (proxy.faultIf?.(body) ?? true)) toFault.add(message.readInt32LE(4));
+        if (proxy.writeConcernErrors && body && name && WRITE_COMMANDS.has(name) && (proxy.faultIf?.(body, [...(Array.isArray(body.documents) ? body.documents : []), ...opMsgDocuments(message)]) ?? true)) toFault.add(message.readInt32LE(4));
         backend.write(message);
       }),
     );
