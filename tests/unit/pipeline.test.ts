@@ -376,6 +376,41 @@ describe("runPipeline with the transaction strategy", () => {
     expect(sink.claims).toEqual(["t/0"]);
   });
 
+  test("its one writer is freed by a pause too: the other partition flows; healed, every item is committed once, in order", async () => {
+    const source = new FakeSource([records("t", 0, 12), records("t", 1, 30)]);
+    source.fetchSize = 6;
+    const sink = new FakeTransactionalSink(source);
+    let healed = false;
+    sink.midTransaction = async (items) => {
+      if (items[0]!.startsWith("t/0/") && !healed) throw new TransientSinkError("partition 0's transaction is refused for now (test)");
+    };
+    const stop = new AbortController();
+    const running = runPipeline({
+      source,
+      sink,
+      processor: writeValues,
+      retry: { initialMs: 5, maxMs: 5 },
+      pausePolicy: { failures: 3, windowMs: 60_000, pauseMs: 100 },
+      commitStrategy: "transaction",
+      ...settings({ signal: stop.signal }),
+    });
+    const landed = (partition: number) => sink.committed.filter((item) => item.startsWith(`t/${partition}/`)).length;
+    try {
+      await waitFor("partition 1 to be committed while partition 0 fails", () => landed(1) === 30, 10_000);
+      expect(landed(0)).toBe(0);
+      healed = true;
+    } catch (error) {
+      stop.abort();
+      await running;
+      throw error;
+    }
+    const summary = await running;
+    expect(summary.stoppedBy).toBe("caught-up");
+    expect(summary.committed).toBe(42);
+    expect([...sink.committed].sort()).toEqual([...records("t", 0, 12), ...records("t", 1, 30)].map((r) => r.value!.toString()).sort());
+    expect(sink.committed.filter((item) => item.startsWith("t/0/"))).toEqual(records("t", 0, 12).map((r) => r.value!.toString()));
+  }, 30_000);
+
   test("records a previous owner committed are dropped after claiming the partition", async () => {
     const source = new FakeSource([records("t", 0, 9)]);
     const sink = new FakeTransactionalSink(source);
