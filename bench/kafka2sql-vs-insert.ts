@@ -18,7 +18,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { loginEvent, loginRecord, produceLoginEvents } from "./lib/login-events.ts";
@@ -47,6 +47,8 @@ const PARTITIONS = 3;
 const run = Date.now().toString(36);
 const topic = `bench-k2sql-${run}`;
 const SQLITE_FILE = resolve(ROOT, `.stack/sqlite/bench-${run}.db`);
+// A fresh checkout's stack has no sqlite folder until a SQLite tool made one.
+mkdirSync(dirname(SQLITE_FILE), { recursive: true });
 
 const config = loadConfigSource(CONFIG);
 const kafkaConfig = kafkaSection(config, "local_kafka");

@@ -20,7 +20,7 @@ import { errorMessage } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { sqlRowProcessor, type SqlRow } from "../processors/sql-row.ts";
 import { openPostgresSink, PostgresSchemaError } from "../sinks/postgres.ts";
-import { openSqliteSink } from "../sinks/sqlite.ts";
+import { openSqliteWorkerSink } from "../sinks/sqlite-worker.ts";
 import { openKafkaSource } from "../sources/kafka.ts";
 import type { ReplayWindow } from "../kafka/replay-window.ts";
 import type { TableSpec } from "../sql/table.ts";
@@ -77,7 +77,7 @@ export async function kafkaToSql(options: KafkaToSqlOptions): Promise<PipelineSu
 export async function openSqlSink(target: SqlSection, table: TableSpec): Promise<Sink<SqlRow>> {
   if (target.kind === "sqlite") {
     try {
-      return openSqliteSink(target.path, table);
+      return await openSqliteWorkerSink(target.path, table);
     } catch (error) {
       throw new Error(`cannot open ${describeSqlTarget(target)}: ${errorMessage(error)}`, { cause: error });
     }

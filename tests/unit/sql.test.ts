@@ -1,9 +1,13 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sqlSection } from "../../lib/config/sql-section.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { columnValue, sqlRowProcessor } from "../../lib/processors/sql-row.ts";
 import { insertStatement } from "../../lib/sinks/postgres.ts";
-import { openSqliteSink } from "../../lib/sinks/sqlite.ts";
+import { openSqliteSink, SqliteSchemaError } from "../../lib/sinks/sqlite.ts";
+import { openSqliteWorkerSink } from "../../lib/sinks/sqlite-worker.ts";
 import { createTableSql, missingColumns, parseColumns, tableSpec } from "../../lib/sql/table.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 
@@ -151,5 +155,26 @@ describe("sqlite sink", () => {
     expect(await sink.write(rows)).toEqual({ written: 2, duplicates: 0, rejected: [] });
     expect(await sink.write(rows)).toEqual({ written: 0, duplicates: 2, rejected: [] });
     await sink.close();
+  });
+
+  test("on a worker thread: the same results, and a schema mismatch is a SqliteSchemaError", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kt-sqlite-"));
+    try {
+      const table = tableSpec("processed_messages", [], "json");
+      const toRow = sqlRowProcessor({ table, consumerGroup: "g" });
+      const rows = ["1", "2", "3"].map((offset) => {
+        const outcome = toRow(record("{}", { offset }));
+        if (outcome.kind !== "write") throw new Error("expected a row");
+        return outcome.item;
+      });
+      const sink = await openSqliteWorkerSink(join(dir, "a.db"), table);
+      expect(await sink.write(rows.slice(0, 2))).toEqual({ written: 2, duplicates: 0, rejected: [] });
+      expect(await sink.write(rows)).toEqual({ written: 1, duplicates: 2, rejected: [] });
+      await sink.close();
+      const wider = tableSpec("processed_messages", parseColumns("n:bigint"), "json");
+      await expect(openSqliteWorkerSink(join(dir, "a.db"), wider)).rejects.toThrow(SqliteSchemaError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
