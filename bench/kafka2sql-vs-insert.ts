@@ -27,6 +27,7 @@ import { loadConfigSource } from "../lib/config/source.ts";
 import { sqlSection, type PostgresSection } from "../lib/config/sql-section.ts";
 import { sqlRowProcessor, type SqlRow } from "../lib/processors/sql-row.ts";
 import { connectPostgres } from "../lib/sinks/postgres.ts";
+import { copyText } from "../lib/sql/copy-text.ts";
 import { columnNames, createTableSql, quoteIdent, tableSpec, type Dialect, type TableSpec } from "../lib/sql/table.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -86,13 +87,6 @@ function sqliteLimit(rows: SqlRow[], table: TableSpec): number {
   const seconds = (performance.now() - started) / 1000;
   db.close();
   return seconds;
-}
-
-/** COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL. */
-function copyText(rows: SqlRow[]): string {
-  return rows
-    .map((row) => row.map((v) => (v === null ? "\\N" : v.replace(/[\\\t\n\r]/g, (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!))).join("\t"))
-    .join("\n") + "\n";
 }
 
 /** Seconds for COPY of every row into a fresh PostgreSQL table, one COPY per batch, 2 in flight. */

@@ -2,13 +2,16 @@
  * A PostgreSQL table as a pipeline sink, through the `postgres` client
  * (porsager/postgres), which runs under Bun, Deno and Node.
  *
- * A chunk is one statement, hence one transaction:
- * `INSERT … SELECT … FROM unnest($1::text[], …) ON CONFLICT DO NOTHING`,
- * one array parameter per column whatever the chunk size. A redelivered
- * message hits the unique (topic, partition, offset) and counts as a
- * duplicate. Lost connections and a restarting server are transient (the
- * engine retries the chunk); a row the server refuses (bad JSON for JSONB,
- * a NUL byte in text) is found by halving the chunk and dead-lettered.
+ * A chunk is one transaction: `COPY` into a session's temporary staging
+ * table of text columns (emptied at commit), then `INSERT … SELECT … FROM`
+ * it `ON CONFLICT DO NOTHING`, casting each column to its type. COPY is
+ * PostgreSQL's cheapest load path for the client and the server alike. A
+ * redelivered message hits the unique (topic, partition, offset) and counts
+ * as a duplicate. Lost connections and a restarting server are transient
+ * (the engine retries the chunk). When the chunk fails over a row the server
+ * refuses (bad JSON for JSONB, a NUL byte in text), it goes again as one
+ * statement, `INSERT … SELECT … FROM unnest($1::text[], …)`, halved until
+ * the refused rows are alone and dead-lettered.
  *
  * @example
  * const sink = await openPostgresSink(section, tableSpec("processed_messages", [], "json"));
@@ -21,6 +24,7 @@ import { describeSqlTarget } from "../config/sql-section.ts";
 import { TransientSinkError, type Sink, type SinkResult } from "../engine/sink.ts";
 import type { SqlRow } from "../processors/sql-row.ts";
 import { columnNames, columnTypes, createTableSql, missingColumns, quoteIdent, type TableSpec } from "../sql/table.ts";
+import { copyText } from "../sql/copy-text.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Connection-level failures the client reports without a SQLSTATE. */
@@ -68,14 +72,35 @@ export async function openPostgresSink(section: PostgresSection, table: TableSpe
     throw error;
   }
   const statement = insertStatement(table);
-  const write = async (rows: SqlRow[]): Promise<SinkResult> => {
+  const staging = stagingStatements(table);
+  const insertRows = async (rows: SqlRow[]): Promise<SinkResult> => {
     try {
       // Prepared once per connection: the text is the same for every chunk.
       const result = await sql.unsafe(statement.text, transpose(rows, statement.columns), { prepare: true });
       return { written: result.count, duplicates: rows.length - result.count, rejected: [] };
     } catch (error) {
       if (isTransient(error)) throw new TransientSinkError(`postgres: ${errorMessage(error)}`, { cause: error });
-      if (isAboutARow(error)) return findRefusedRows(rows, write, error);
+      if (isAboutARow(error)) return findRefusedRows(rows, insertRows, error);
+      throw new Error(`postgres: ${errorMessage(error)}`, { cause: error });
+    }
+  };
+  const write = async (rows: SqlRow[]): Promise<SinkResult> => {
+    try {
+      const written = await sql.begin(async (tx) => {
+        await tx.unsafe(staging.create);
+        const stream = await tx.unsafe(staging.copy).writable();
+        await new Promise<void>((done, fail) => {
+          stream.on("error", fail);
+          stream.on("finish", done);
+          stream.end(copyText(rows));
+        });
+        return (await tx.unsafe(staging.insert)).count;
+      });
+      return { written, duplicates: rows.length - written, rejected: [] };
+    } catch (error) {
+      if (isTransient(error)) throw new TransientSinkError(`postgres: ${errorMessage(error)}`, { cause: error });
+      // Rolled back as a whole: the per-row path finds the refused rows.
+      if (isAboutARow(error)) return insertRows(rows);
       throw new Error(`postgres: ${errorMessage(error)}`, { cause: error });
     }
   };
@@ -104,14 +129,33 @@ export function connectPostgres(section: PostgresSection, max: number): Sql {
 /** The chunk insert: every column arrives as text[] and is cast to its type. */
 export function insertStatement(table: TableSpec): { text: string; columns: number } {
   const names = columnNames(table);
-  const types = columnTypes(table, "postgres");
-  const aliases = names.map((_, i) => `c${i}`);
-  const select = aliases.map((alias, i) => (types[i] === "TEXT" || types[i]!.startsWith("VARCHAR") ? alias : `${alias}::${types[i]}`));
+  const { aliases, select } = castFromText(table);
   const text =
     `INSERT INTO ${quoteIdent(table.name)} (${names.map(quoteIdent).join(", ")}) ` +
     `SELECT ${select.join(", ")} FROM unnest(${names.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS u(${aliases.join(", ")}) ` +
     "ON CONFLICT DO NOTHING";
   return { text, columns: names.length };
+}
+
+/** Text columns c0, c1 … and each cast to its column's type. */
+function castFromText(table: TableSpec): { aliases: string[]; select: string[] } {
+  const types = columnTypes(table, "postgres");
+  const aliases = types.map((_, i) => `c${i}`);
+  const select = aliases.map((alias, i) => (types[i] === "TEXT" || types[i]!.startsWith("VARCHAR") ? alias : `${alias}::${types[i]}`));
+  return { aliases, select };
+}
+
+/** The staging table (per session, emptied at each commit), the COPY into it, and the insert from it. */
+export function stagingStatements(table: TableSpec): { create: string; copy: string; insert: string } {
+  const names = columnNames(table);
+  const { aliases, select } = castFromText(table);
+  // Named by its width: a session's staging table must fit the rows copied into it.
+  const stage = `kt_staging_${names.length}`;
+  return {
+    create: `CREATE TEMPORARY TABLE IF NOT EXISTS ${stage} (${aliases.map((a) => `${a} TEXT`).join(", ")}) ON COMMIT DELETE ROWS`,
+    copy: `COPY ${stage} FROM STDIN`,
+    insert: `INSERT INTO ${quoteIdent(table.name)} (${names.map(quoteIdent).join(", ")}) SELECT ${select.join(", ")} FROM ${stage} ON CONFLICT DO NOTHING`,
+  };
 }
 
 function transpose(rows: SqlRow[], columns: number): (string | null)[][] {

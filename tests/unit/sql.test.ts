@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { sqlSection } from "../../lib/config/sql-section.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { columnValue, sqlRowProcessor } from "../../lib/processors/sql-row.ts";
-import { insertStatement } from "../../lib/sinks/postgres.ts";
+import { insertStatement, stagingStatements } from "../../lib/sinks/postgres.ts";
+import { copyText } from "../../lib/sql/copy-text.ts";
 import { openSqliteSink, SqliteSchemaError } from "../../lib/sinks/sqlite.ts";
 import { openSqliteWorkerSink } from "../../lib/sinks/sqlite-worker.ts";
 import { createTableSql, missingColumns, parseColumns, tableSpec } from "../../lib/sql/table.ts";
@@ -85,6 +86,18 @@ describe("table", () => {
     expect(statement.text).toContain("$13::text[]");
     expect(statement.text).toContain("c12::BIGINT");
     expect(statement.text).toEndWith("ON CONFLICT DO NOTHING");
+  });
+
+  test("the PostgreSQL chunk path: COPY into a text staging table, then a cast insert from it", () => {
+    const staging = stagingStatements(tableSpec("t", parseColumns("n:bigint"), "json"));
+    expect(staging.create).toBe(`CREATE TEMPORARY TABLE IF NOT EXISTS kt_staging_13 (${Array.from({ length: 13 }, (_, i) => `c${i} TEXT`).join(", ")}) ON COMMIT DELETE ROWS`);
+    expect(staging.copy).toBe("COPY kt_staging_13 FROM STDIN");
+    expect(staging.insert).toContain("c5::JSONB");
+    expect(staging.insert).toContain("c12::BIGINT FROM kt_staging_13 ON CONFLICT DO NOTHING");
+  });
+
+  test("COPY text escapes backslash, tab, newline and carriage return; NULL is \\N", () => {
+    expect(copyText([["a", null, "b\tc\\d"], ["x\ny\rz", "", "plain"]])).toBe("a\t\\N\tb\\tc\\\\d\nx\\ny\\rz\t\tplain\n");
   });
 });
 
