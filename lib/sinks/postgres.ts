@@ -46,6 +46,15 @@ export class PostgresSchemaError extends Error {
   override name = "PostgresSchemaError";
 }
 
+/**
+ * The client never ends a COPY whose connection dropped, or which the server
+ * refused, after the last data was sent; the chunk goes the other way then.
+ */
+class CopyStalledError extends Error {
+  override name = "CopyStalledError";
+}
+const COPY_TIMEOUT_MS = 30_000;
+
 export interface PostgresSinkOptions {
   /** Connections in the pool; the engine keeps up to two chunks in flight. */
   maxConnections?: number;
@@ -85,13 +94,17 @@ export async function openPostgresSink(section: PostgresSection, table: TableSpe
     }
   };
   const write = async (rows: SqlRow[]): Promise<SinkResult> => {
+    // PostgreSQL text never holds NUL, and the client loses an error the
+    // server sends after the end of COPY data: such a chunk skips COPY.
+    if (rows.some((row) => row.some((value) => value?.includes("\0")))) return insertRows(rows);
     try {
       const written = await sql.begin(async (tx) => {
         await tx.unsafe(staging.create);
         const stream = await tx.unsafe(staging.copy).writable();
         await new Promise<void>((done, fail) => {
-          stream.on("error", fail);
-          stream.on("finish", done);
+          const timer = setTimeout(() => fail(new CopyStalledError(`COPY of ${rows.length} rows did not finish in ${COPY_TIMEOUT_MS / 1000} s`)), COPY_TIMEOUT_MS);
+          stream.on("error", (error) => (clearTimeout(timer), fail(error)));
+          stream.on("finish", () => (clearTimeout(timer), done()));
           stream.end(copyText(rows));
         });
         return (await tx.unsafe(staging.insert)).count;
@@ -99,8 +112,9 @@ export async function openPostgresSink(section: PostgresSection, table: TableSpe
       return { written, duplicates: rows.length - written, rejected: [] };
     } catch (error) {
       if (isTransient(error)) throw new TransientSinkError(`postgres: ${errorMessage(error)}`, { cause: error });
-      // Rolled back as a whole: the per-row path finds the refused rows.
-      if (isAboutARow(error)) return insertRows(rows);
+      // Rolled back as a whole: the one-statement path finds the refused rows,
+      // and reports a lost connection as such.
+      if (isAboutARow(error) || error instanceof CopyStalledError) return insertRows(rows);
       throw new Error(`postgres: ${errorMessage(error)}`, { cause: error });
     }
   };
