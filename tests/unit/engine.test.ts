@@ -4,6 +4,14 @@ import { CommitOrder } from "../../lib/engine/commit-order.ts";
 import { deadLetterMessage, DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import type { SourceRecord } from "../../lib/engine/record.ts";
 import { backoffDelay } from "../../lib/backoff.ts";
+import { processChunk, type Chunk } from "../../lib/engine/chunk.ts";
+import { Committer } from "../../lib/engine/committer.ts";
+import { EngineEvents } from "../../lib/engine/events.ts";
+import { partitionPauser } from "../../lib/engine/partition-pauser.ts";
+import type { WriteOutcome } from "../../lib/engine/writer.ts";
+import { silentLogger } from "../../lib/log/logger.ts";
+import { createProgress } from "../../lib/log/progress.ts";
+import { FakeSource, records, writeValues } from "../helpers/fake-pipeline.ts";
 
 describe("CommitOrder", () => {
   test("releases a partition's chunks only in consumption order", () => {
@@ -16,6 +24,67 @@ describe("CommitOrder", () => {
     expect(order.complete(other, "other")).toEqual(["other"]);
     expect(order.complete(a, "a")).toEqual(["a", "b"]);
     expect(order.complete(c, "c")).toEqual(["c"]);
+  });
+});
+
+describe("Committer and a paused partition", () => {
+  test("never commits past a handed-back chunk; a stale chunk durable before any hand-back is committed; the position is the last accepted", async () => {
+    const source = new FakeSource([records("t", 0, 12)]);
+    const epoch = source.epoch();
+    let generation = 0;
+    const committer = new Committer<string>({
+      source,
+      events: new EngineEvents(),
+      log: silentLogger,
+      progress: createProgress({ logger: silentLogger, everyMessages: 1_000_000 }),
+      stale: (chunk) => (chunk.generation ?? 0) !== generation,
+    });
+    const chunk = (from: number, gen: number): Chunk<string> => ({
+      ...processChunk({ topic: "t", partition: 0, epoch, nextOffset: String(from + 3) }, records("t", 0, 3, from), writeValues),
+      generation: gen,
+    });
+    const durable = (c: Chunk<string>): WriteOutcome<string> => ({
+      kind: "durable",
+      durable: { chunk: c, written: 3, duplicates: 0, dead: [], writeMs: 0, committedBy: "source" },
+    });
+    const [a, b, c] = [chunk(0, 0), chunk(3, 0), chunk(6, 0)];
+    const [ta, tb, tc] = [committer.track(a), committer.track(b), committer.track(c)];
+    generation = 1; // the partition is paused while a, b and c are in flight
+    await committer.complete(tc, c, durable(c)); // waits for a and b
+    await committer.complete(ta, a, durable(a)); // durable, nothing handed back before it: committed
+    expect(committer.outstanding("t", 0)).toBe(2);
+    await committer.complete(tb, b, { kind: "stopped" }); // its writer gave up at the pause: c, durable, follows a gap
+    expect(source.commitLog.map((r) => r.offset)).toEqual(["3"]);
+    expect(committer.position("t", 0)).toBe("3");
+    expect(committer.outstanding("t", 0)).toBe(0);
+    expect(committer.counts).toMatchObject({ committed: 3, returned: 6 });
+    // Read again from the position in the new generation.
+    const again = chunk(3, 1);
+    await committer.complete(committer.track(again), again, durable(again));
+    expect(source.commitLog.map((r) => r.offset)).toEqual(["3", "6"]);
+    expect(committer.counts).toMatchObject({ committed: 6, returned: 6 });
+  });
+});
+
+describe("partitionPauser", () => {
+  test("never pauses the last partition still flowing; a recovery anywhere resumes every paused partition", () => {
+    const calls: string[] = [];
+    const source = {
+      pause: (topic: string, partition: number) => void calls.push(`pause ${topic}/${partition}`),
+      resume: (topic: string, partition: number) => void calls.push(`resume ${topic}/${partition}`),
+      assignment: () => ({ t: [0, 1] }),
+    };
+    const pauser = partitionPauser({ failures: 2, windowMs: 60_000, pauseMs: 60_000 }, { source, log: silentLogger, events: new EngineEvents() });
+    try {
+      pauser.failed("t", 0, 2);
+      pauser.failed("t", 1, 5); // the sink is down for both: t/1's retries notice when it is back
+      expect(pauser.paused()).toEqual(["t/0"]);
+      pauser.recovered("t", 1);
+      expect(calls).toEqual(["pause t/0", "resume t/0"]);
+      expect(pauser.paused()).toEqual([]);
+    } finally {
+      pauser.close();
+    }
   });
 });
 
