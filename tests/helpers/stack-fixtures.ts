@@ -18,6 +18,7 @@ import { kafkaSection } from "../../lib/config/kafka-section.ts";
 import { mongoSection } from "../../lib/config/mongo-section.ts";
 import { loadConfigSource } from "../../lib/config/source.ts";
 import { registerCodecs } from "../../lib/kafka/codecs.ts";
+import { isRunning } from "../../stack/proc.ts";
 import { BUN, REPO_ROOT, runTool } from "./run-tool.ts";
 
 export const ROOT = REPO_ROOT;
@@ -264,9 +265,51 @@ export function stderrTail(tool: ToolProcess, lines = 15): string {
   return `last ${lines} lines of the tool's stderr:\n${tool.stderrSoFar().trimEnd().split("\n").slice(-lines).join("\n")}`;
 }
 
-/** Pid of the stack's FerretDB, from its pid file. */
-export function ferretdbPid(): number {
-  return Number(readFileSync(resolve(ROOT, ".stack/ferretdb/ferretdb.pid"), "utf8"));
+/** Servers of the stack a fault test stops, and their pid files under .stack/. */
+const PID_FILES = {
+  ferretdb: "ferretdb/ferretdb.pid",
+  postgres: "postgres/postgres.pid",
+  "local-kafka": "local-kafka/server.pid",
+  "remote-kafka": "remote-kafka/server.pid",
+} as const;
+export type StackServer = keyof typeof PID_FILES;
+
+/** Pid of one server of the stack, from its pid file. */
+export function serverPid(server: StackServer): number {
+  return Number(readFileSync(resolve(ROOT, ".stack", PID_FILES[server]), "utf8"));
+}
+
+/**
+ * Stops one server of the stack and resolves once its process is gone:
+ * SIGKILL is a crash, SIGTERM (SIGINT for PostgreSQL) an operator's stop.
+ * `runStack("up")` starts it again.
+ */
+export async function stopServer(server: StackServer, signal: NodeJS.Signals): Promise<void> {
+  const pid = serverPid(server);
+  process.kill(pid, signal);
+  while (isRunning(pid)) await Bun.sleep(100);
+}
+
+/** Per partition of a topic: its end offset and the group's committed offset (-1 when none). */
+export async function groupPosition(groupId: string, topic: string, brokers?: string[]): Promise<{ partition: number; end: string; committed: string }[]> {
+  return withAdmin(brokers, async (admin) => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    return ends.map((e) => ({ partition: e.partition, end: e.high, committed: committed.get(e.partition) ?? "-1" })).sort((a, b) => a.partition - b.partition);
+  });
+}
+
+/**
+ * `partition:offset` of every document in a collection kafka2mongo wrote, in
+ * one projected read (FerretDB's SQLite backend runs $group in its own
+ * process over every document, far slower than this).
+ */
+export async function documentOffsets(db: string, collection: string): Promise<string[]> {
+  const documents = await withMongo((client) =>
+    client.db(db).collection(collection).find({}, { projection: { _id: 0, _kafka_partition: 1, _kafka_offset: 1 } }).toArray(),
+  );
+  return documents.map((d) => `${d._kafka_partition}:${d._kafka_offset}`);
 }
 
 /** Runs `bun stack/stack.ts <command>` to its end; its output is kept for a failure message. */

@@ -3,13 +3,14 @@ import { DLQ_HEADERS } from "../../lib/sinks/dead-letter-topic.ts";
 import {
   Steps,
   createTopic,
-  ferretdbPid,
+  documentOffsets,
   headerText,
   produce,
   progressSoFar,
   produceJson,
   readAll,
   runStack,
+  serverPid,
   runToolToEnd,
   startTool,
   stderrTail,
@@ -58,18 +59,9 @@ async function countDocuments(collection: string, filter = {}): Promise<number> 
 
 /** Every offset of the topic is exactly one document: none missing, none twice. */
 async function expectExactlyOneDocumentPerMessage(run: Run, total: number): Promise<void> {
-  // One projected read, checked here: FerretDB's SQLite backend runs $group in
-  // its own process over every document, which is far slower than this.
-  const documents = await withMongo((client) =>
-    client
-      .db(DB)
-      .collection(run.collection)
-      .find({}, { projection: { _id: 0, _kafka_partition: 1, _kafka_offset: 1 } })
-      .toArray(),
-  );
-  const offsets = new Set(documents.map((d) => `${d._kafka_partition}:${d._kafka_offset}`));
-  expect(offsets.size).toBe(documents.length);
-  expect(documents.length).toBe(total);
+  const offsets = await documentOffsets(DB, run.collection);
+  expect(new Set(offsets).size).toBe(offsets.length);
+  expect(offsets.length).toBe(total);
 }
 
 describe("kafka2mongo", () => {
@@ -200,7 +192,7 @@ describe("kafka2mongo", () => {
       const toolLog = () => stderrTail(tool);
       try {
         await steps.until("progress before the outage", OUTAGE_BUDGETS.progress, () => progressSoFar(tool) >= 2_000, toolLog);
-        process.kill(ferretdbPid(), "SIGKILL");
+        process.kill(serverPid("ferretdb"), "SIGKILL");
         // Down until a write has failed a second time: the tool backed off and
         // retried, waiting for the server, with its consumer stalled (and heartbeating).
         await steps.until("the tool to retry during the outage", OUTAGE_BUDGETS.outage, () => tool.stderrSoFar().includes('"attempt":2'), toolLog);
