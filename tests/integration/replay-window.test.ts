@@ -14,7 +14,10 @@ import { ROOT, createTopic, kafkaClient, produce, runToolToEnd, uniqueName, with
 const PARTITIONS = 3;
 const PER_PARTITION = 30;
 // Message i of each partition has timestamp BASE + i s: the window [10 s, 20 s) holds i = 10..19.
-const BASE = Date.UTC(2025, 2, 18, 9, 0, 0);
+// An hour ago, whole seconds: timestamps older than the topic's retention
+// (7 days) let the broker delete the whole log at its next retention check,
+// which in a long suite came between producing and reading.
+const BASE = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 const FROM = new Date(BASE + 10_000).toISOString();
 const TO = String(BASE + 20_000);
 const SQLITE_FILE = resolve(ROOT, ".stack/sqlite", `replay-window-${process.pid}.db`);
